@@ -1,0 +1,47 @@
+# The README's two commands: `make demo` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+TORCH_VERSION ?= 2.13.0
+# The extras the tests need (everything but the gpu runtime).
+EXTRAS ?= train,viz,baselines,dev
+GEXGEN_DATA ?= $(abspath ../shared/data)
+DEMO_DIR ?= demo_out
+export GEXGEN_DATA
+
+.PHONY: setup test lint demo benchmark clean
+
+$(VENV)/.installed: pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip >/dev/null
+	@# torch: a CUDA build only where a CUDA GPU is present, else the CPU build
+	@# (a local wheel where pip's find-links has one, else PyTorch's CPU index).
+	if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
+		$(PIP) install "torch==$(TORCH_VERSION)"; \
+	elif ls $${PIP_FIND_LINKS:-/nonexistent}/torch-$(TORCH_VERSION)+cpu* >/dev/null 2>&1; then \
+		$(PIP) install "torch==$(TORCH_VERSION)"; \
+	else \
+		$(PIP) install "torch==$(TORCH_VERSION)" --index-url https://download.pytorch.org/whl/cpu; \
+	fi
+	$(PIP) install -e ".[$(EXTRAS)]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+test: setup
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff format --check src tests benchmarks
+
+demo: setup
+	$(VENV)/bin/gexgen demo --out $(DEMO_DIR)
+
+benchmark: setup
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache

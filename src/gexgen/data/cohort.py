@@ -1,0 +1,100 @@
+"""The cohort file: one AnnData ``.h5ad`` that every later step reads.
+
+Layout (written by ``gexgen data rnaseqdb`` / ``gexgen data import``):
+
+- ``X``: samples x genes, float32, in the input's units (raw expression, or
+  log2(x + 1) when ``uns["gexgen"]["log_scaled"]`` is true);
+- ``obs``: index = sample id; one categorical column per label (``tissue``,
+  ``status``, ``source``, ``project`` for RNAseqDB) and ``split`` in
+  {"train", "test"};
+- ``var``: index = gene symbol; columns ``symbol`` and ``entrez_id``
+  (Int64, may be missing for imported data);
+- ``uns["gexgen"]``: provenance (source, files, landmark file, gexgen
+  version, log_scaled) and ``uns["gexgen"]["split"]``: seed, test_fraction,
+  stratify columns.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gexgen._atomic import atomic_path
+from gexgen.errors import GexgenError
+
+__all__ = [
+    "SPLIT_COLUMN",
+    "read_cohort",
+    "write_cohort",
+    "cohort_split",
+    "is_log_scaled",
+    "label_columns",
+]
+
+SPLIT_COLUMN = "split"
+
+
+def write_cohort(adata: Any, path: str | os.PathLike[str]) -> Path:
+    """Write an AnnData cohort atomically (temporary name, then rename)."""
+    path = Path(path)
+    if path.suffix != ".h5ad":
+        raise GexgenError(f"a cohort file must end in .h5ad, got {path.name!r}")
+    with atomic_path(path) as tmp:
+        adata.write_h5ad(tmp)
+    return path
+
+
+def read_cohort(path: str | os.PathLike[str], require: Sequence[str] = ()) -> Any:
+    """Read and check a cohort ``.h5ad``; ``require`` names obs columns that must exist."""
+    import anndata
+
+    path = Path(path)
+    if not path.is_file():
+        raise GexgenError(f"cohort file {str(path)!r} not found; build one with `gexgen data`")
+    try:
+        adata = anndata.read_h5ad(path)
+    except Exception as exc:  # h5py raises OSError/KeyError on damaged files
+        raise GexgenError(f"cannot read {str(path)!r} as an .h5ad cohort: {exc}") from exc
+    if adata.n_obs == 0 or adata.n_vars == 0:
+        raise GexgenError(f"cohort {str(path)!r} is empty ({adata.n_obs} x {adata.n_vars})")
+    missing = [c for c in require if c not in adata.obs.columns]
+    if missing:
+        raise GexgenError(
+            f"cohort {str(path)!r} has no label column(s) {missing}; "
+            f"available: {list(adata.obs.columns)}"
+        )
+    return adata
+
+
+def cohort_split(adata: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (train, test) from the recorded ``obs["split"]`` column."""
+    if SPLIT_COLUMN not in adata.obs.columns:
+        raise GexgenError(
+            "the cohort has no recorded train/test split (obs['split']); "
+            "rebuild it with `gexgen data` which records one"
+        )
+    split = adata.obs[SPLIT_COLUMN].astype(str).to_numpy()
+    bad = sorted(set(split) - {"train", "test"})
+    if bad:
+        raise GexgenError(f"obs['split'] must hold 'train'/'test', found {bad}")
+    return np.flatnonzero(split == "train"), np.flatnonzero(split == "test")
+
+
+def is_log_scaled(adata: Any) -> bool:
+    """True when the cohort's X is already log2(x + 1) scaled."""
+    return bool(adata.uns.get("gexgen", {}).get("log_scaled", False))
+
+
+def label_columns(adata: Any) -> list[str]:
+    """The categorical label columns of ``obs`` (everything but the split)."""
+    return [
+        c
+        for c in adata.obs.columns
+        if c != SPLIT_COLUMN
+        and (isinstance(adata.obs[c].dtype, pd.CategoricalDtype) or adata.obs[c].dtype == object)
+    ]
