@@ -6,9 +6,15 @@ PIP := $(PY) -m pip
 TORCH_VERSION ?= 2.13.0
 # The extras the tests need (everything but the gpu runtime).
 EXTRAS ?= train,viz,baselines,dev
-GEXGEN_DATA ?= $(abspath ../shared/data)
 DEMO_DIR ?= demo_out
+# Real data: $GEXGEN_DATA when set, else ../shared/data when it exists; without
+# either, `gexgen demo` downloads from the upstream repositories.
+ifeq ($(origin GEXGEN_DATA), undefined)
+ifneq ($(wildcard ../shared/data/rnaseqdb),)
+GEXGEN_DATA := $(abspath ../shared/data)
 export GEXGEN_DATA
+endif
+endif
 
 .PHONY: setup test lint demo benchmark clean
 

@@ -8,10 +8,12 @@ Layout (written by ``gexgen data rnaseqdb`` / ``gexgen data import``):
   ``status``, ``source``, ``project`` for RNAseqDB) and ``split`` in
   {"train", "test"};
 - ``var``: index = gene symbol; columns ``symbol`` and ``entrez_id``
-  (Int64, may be missing for imported data);
+  (Int64, may be missing for imported data); RNAseqDB cohorts add
+  ``source_symbol`` (the symbol in the data files, e.g. CD97 for ADGRE5);
 - ``uns["gexgen"]``: provenance (source, files, landmark file, gexgen
-  version, log_scaled) and ``uns["gexgen"]["split"]``: seed, test_fraction,
-  stratify columns.
+  version, log_scaled), ``label_columns`` (the condition labels; ``barcode``
+  is an id, not a label) and ``uns["gexgen"]["split"]``: seed, test_fraction,
+  stratify columns. Lists come back from h5ad as numpy arrays.
 """
 
 from __future__ import annotations
@@ -91,7 +93,12 @@ def is_log_scaled(adata: Any) -> bool:
 
 
 def label_columns(adata: Any) -> list[str]:
-    """The categorical label columns of ``obs`` (everything but the split)."""
+    """The label columns of ``obs``: ``uns["gexgen"]["label_columns"]`` when recorded
+    (the builders record it; it leaves out per-sample ids such as ``barcode``),
+    else every categorical/string column but the split."""
+    recorded = adata.uns.get("gexgen", {}).get("label_columns")
+    if recorded is not None:
+        return [str(c) for c in recorded if c in adata.obs.columns]
     return [
         c
         for c in adata.obs.columns

@@ -16,9 +16,7 @@ def combination_keys(labels: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     """One string key per row joining the values of ``columns`` (e.g. ``"kidney|tumor"``)."""
     missing = [c for c in columns if c not in labels.columns]
     if missing:
-        raise GexgenError(
-            f"label column(s) {missing} not found; available: {list(labels.columns)}"
-        )
+        raise GexgenError(f"label column(s) {missing} not found; available: {list(labels.columns)}")
     parts = [labels[c].astype(str) for c in columns]
     key = parts[0]
     for p in parts[1:]:
