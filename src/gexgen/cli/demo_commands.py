@@ -1,0 +1,39 @@
+"""CLI command for the whole pipeline on real data: ``gexgen demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gexgen.cli._app import app, user_errors
+
+
+@app.command()
+@user_errors
+def demo(
+    out: Annotated[
+        Path, typer.Option(help="Folder for the cohort, run, generator, profiles, report.")
+    ] = Path("demo_out"),
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder holding rnaseqdb/ and l1000/ (default: $GEXGEN_DATA, else download)."
+        ),
+    ] = None,
+    n_profiles: Annotated[int, typer.Option(help="Profiles to generate.")] = 1_000_000,
+    epochs: Annotated[int, typer.Option(help="Training epochs at most.")] = 300,
+    device: Annotated[str, typer.Option(help="Training device: auto, cpu or cuda.")] = "auto",
+    seed: Annotated[int, typer.Option(help="Seed of split, training and generation.")] = 0,
+) -> None:
+    """Run the whole pipeline on real TCGA + GTEx data: cohort, CVAE, ONNX, 1M profiles, report.
+
+    Example: GEXGEN_DATA=../shared/data gexgen demo --out demo_out
+    """
+    from gexgen.demo import DemoConfig, run_demo
+
+    if n_profiles < 1 or epochs < 0:
+        raise ValueError(f"--n-profiles must be >= 1 and --epochs >= 0, got {n_profiles}, {epochs}")
+    config = DemoConfig(n_profiles=n_profiles, epochs=epochs, device=device, seed=seed)
+    run_demo(out, data, config, echo=typer.echo)

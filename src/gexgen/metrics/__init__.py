@@ -1,0 +1,44 @@
+"""Fidelity metrics for synthetic expression profiles (numpy + numba + scikit-learn; no torch).
+
+gamma score with a streaming gene-gene correlation, precision / recall /
+density / coverage, detection AUC, train-on-synthetic-test-on-real, per-gene
+moment agreement, the evaluation report and the CI check.
+"""
+
+from __future__ import annotations
+
+from gexgen.metrics.check import CheckResult, ThresholdCheck, check_generator
+from gexgen.metrics.correlation import CorrelationAccumulator, GeneCorrelation, gene_correlation
+from gexgen.metrics.detection import DetectionResult, detection_auc
+from gexgen.metrics.evaluation import EvaluateConfig, Evaluation, compute_metrics, evaluate
+from gexgen.metrics.gamma import GammaResult, gamma_ceiling, gamma_score, upper_triangle_pearson
+from gexgen.metrics.gene_moments import GroupMoments, moment_agreement
+from gexgen.metrics.precision_recall import PRDCResult, knn_radii, prdc, standardize_with
+from gexgen.metrics.tstr import label_classification_scores, tstr_scores
+
+__all__ = [
+    "CheckResult",
+    "CorrelationAccumulator",
+    "DetectionResult",
+    "EvaluateConfig",
+    "Evaluation",
+    "GammaResult",
+    "GeneCorrelation",
+    "GroupMoments",
+    "PRDCResult",
+    "ThresholdCheck",
+    "check_generator",
+    "compute_metrics",
+    "detection_auc",
+    "evaluate",
+    "gamma_ceiling",
+    "gamma_score",
+    "gene_correlation",
+    "knn_radii",
+    "label_classification_scores",
+    "moment_agreement",
+    "prdc",
+    "standardize_with",
+    "tstr_scores",
+    "upper_triangle_pearson",
+]

@@ -1,0 +1,184 @@
+"""Profile sets the evaluation reads: log2 values over named genes, with labels.
+
+A :class:`ProfileSet` wraps a file opened by :func:`gexgen.runtime.open_profiles`
+(streamed in chunks), a subset of its rows, or an in-memory matrix, and hands
+out log2(x + 1) float32 values for a chosen list of genes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gexgen.data.preprocess import log2p1
+from gexgen.data.split import combination_keys
+from gexgen.errors import GexgenError
+
+__all__ = ["ProfileSet", "load_profiles", "shared_genes", "default_label_columns"]
+
+SPLIT = "split"
+
+
+@dataclass
+class ProfileSet:
+    """Profiles in ``space`` units over ``genes``; ``labels`` has one row per profile."""
+
+    name: str
+    genes: list[str]
+    labels: pd.DataFrame
+    space: str
+    table: Any = None  # a runtime ProfileTable, streamed
+    matrix: np.ndarray | None = None  # or the matrix in memory
+
+    @property
+    def n(self) -> int:
+        return int(self.matrix.shape[0]) if self.matrix is not None else int(self.table.n)
+
+    @classmethod
+    def from_array(
+        cls,
+        matrix: np.ndarray,
+        genes: Sequence[str],
+        labels: pd.DataFrame | None = None,
+        space: str = "log2",
+        name: str = "array",
+    ) -> ProfileSet:
+        matrix = np.asarray(matrix)
+        if matrix.ndim != 2 or matrix.shape[1] != len(genes):
+            raise GexgenError(
+                f"{name}: expected a samples x {len(genes)} genes matrix, got {matrix.shape}"
+            )
+        if labels is None:
+            labels = pd.DataFrame(index=pd.RangeIndex(matrix.shape[0]))
+        if len(labels) != matrix.shape[0]:
+            raise GexgenError(f"{name}: {len(labels)} label rows for {matrix.shape[0]} profiles")
+        if space not in ("expression", "log2"):
+            raise GexgenError(f"space must be 'expression' or 'log2', got {space!r}")
+        return cls(name, list(genes), labels.reset_index(drop=True), space, matrix=matrix)
+
+    def _to_log(self, x: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
+        if columns is not None:
+            x = x[:, columns]
+        x = np.asarray(x, dtype=np.float32)
+        return log2p1(x) if self.space == "expression" else x
+
+    def log_chunks(
+        self, columns: np.ndarray | None = None, chunk_rows: int = 65_536
+    ) -> Iterator[np.ndarray]:
+        """float32 log2 values, ``chunk_rows`` rows at a time, genes picked by ``columns``."""
+        if self.matrix is not None:
+            for start in range(0, self.n, chunk_rows):
+                yield self._to_log(self.matrix[start : start + chunk_rows], columns)
+        else:
+            for chunk in self.table.iter_chunks(chunk_rows):
+                yield self._to_log(chunk, columns)
+
+    def read_log(self, rows: np.ndarray | None = None, columns: np.ndarray | None = None):
+        """float32 log2 values of ``rows`` (all when None) over ``columns``."""
+        if self.matrix is not None:
+            x = self.matrix if rows is None else self.matrix[rows]
+        else:
+            x = self.table.read(rows)
+        return self._to_log(x, columns)
+
+    def subset(self, rows: np.ndarray, name: str) -> ProfileSet:
+        """These rows, read into memory (for the splits of a cohort)."""
+        rows = np.asarray(rows)
+        x = self.matrix[rows] if self.matrix is not None else self.table.read(rows)
+        labels = self.labels.iloc[rows].reset_index(drop=True)
+        return ProfileSet(name, self.genes, labels, self.space, matrix=x)
+
+    def split(self) -> tuple[ProfileSet | None, ProfileSet]:
+        """(train, test) from ``labels["split"]`` when present, else (None, everything)."""
+        if SPLIT not in self.labels.columns:
+            return None, self
+        split = self.labels[SPLIT].astype(str).to_numpy()
+        train, test = np.flatnonzero(split == "train"), np.flatnonzero(split == "test")
+        if len(test) == 0:
+            raise GexgenError(
+                f"{self.name} has a 'split' column but no 'test' rows; "
+                "evaluate against held-out profiles (rebuild the cohort with `gexgen data`)"
+            )
+        train_set = self.subset(train, f"{self.name} (train split)") if len(train) else None
+        return train_set, self.subset(test, f"{self.name} (test split)")
+
+
+def load_profiles(source: Any, name: str) -> ProfileSet:
+    """A path (any format ``open_profiles`` reads), a ProfileTable, or a ProfileSet."""
+    if isinstance(source, ProfileSet):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        from gexgen.runtime import open_profiles
+
+        path = Path(source)
+        table = open_profiles(path)
+        name = f"{name} {path.name!r}"
+    else:
+        table = source
+    if table.n == 0 or len(table.genes) == 0:
+        raise GexgenError(f"{name} is empty ({table.n} profiles x {len(table.genes)} genes)")
+    labels = table.labels.reset_index(drop=True)
+    return ProfileSet(name, list(table.genes), labels, table.space, table=table)
+
+
+def shared_genes(
+    real: ProfileSet, synthetic: ProfileSet
+) -> tuple[list[str], np.ndarray | None, np.ndarray | None]:
+    """Genes in both sets (real's order) and each set's column indices (None = as is)."""
+    in_synth = {g: j for j, g in enumerate(synthetic.genes)}
+    genes = [g for g in real.genes if g in in_synth]
+    if not genes:
+        raise GexgenError(
+            f"{real.name} and {synthetic.name} share no genes (real e.g. {real.genes[:3]}, "
+            f"synthetic e.g. {synthetic.genes[:3]}); check that both use gene symbols"
+        )
+    real_index = {g: j for j, g in enumerate(real.genes)}
+    r = np.array([real_index[g] for g in genes], dtype=np.int64)
+    s = np.array([in_synth[g] for g in genes], dtype=np.int64)
+    identity = np.arange(len(genes))
+    r_cols = None if len(r) == len(real.genes) and (r == identity).all() else r
+    s_cols = None if len(s) == len(synthetic.genes) and (s == identity).all() else s
+    return genes, r_cols, s_cols
+
+
+def default_label_columns(real: ProfileSet, synthetic: ProfileSet) -> list[str]:
+    """Condition labels in both sets: shared columns, minus the split and per-row ids."""
+    columns = []
+    for col in real.labels.columns:
+        if col == SPLIT or col not in synthetic.labels.columns:
+            continue
+        values = real.labels[col]
+        if values.nunique(dropna=True) >= max(len(values), 2):
+            continue  # a per-sample identifier (barcode), not a condition
+        if pd.api.types.is_float_dtype(values):
+            continue
+        columns.append(str(col))
+    return columns
+
+
+def check_label_columns(sets: Sequence[ProfileSet], columns: Sequence[str]) -> None:
+    """Every set has every column, without missing values."""
+    for s in sets:
+        missing = [c for c in columns if c not in s.labels.columns]
+        if missing:
+            raise GexgenError(
+                f"unknown label(s) {missing} for {s.name}; its labels are "
+                f"{[c for c in s.labels.columns if c != SPLIT]}"
+            )
+        for c in columns:
+            n_missing = int(s.labels[c].isna().sum())
+            if n_missing:
+                raise GexgenError(f"{s.name}: label {c!r} has {n_missing} missing values")
+
+
+def group_keys(s: ProfileSet, columns: Sequence[str]) -> np.ndarray | None:
+    """One label-combination key per row (``"kidney|tumor"``), None without labels."""
+    if not columns:
+        return None
+    return combination_keys(s.labels, list(columns)).to_numpy().astype(str)

@@ -1,0 +1,45 @@
+"""One line per headline figure of an evaluation, for terminals and logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["summary_lines"]
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def summary_lines(metrics: dict[str, Any]) -> list[str]:
+    """The headline figures of an evaluation, one per line."""
+    lines = [
+        f"real: {metrics['n_real']} profiles ({metrics['inputs']['real_rows']}), "
+        f"synthetic: {metrics['n_synthetic']}, genes scored: {metrics['genes']['shared']}"
+    ]
+    if "gamma" in metrics:
+        lines.append(
+            f"gamma {_fmt(metrics['gamma']['gamma'])} "
+            f"(real-vs-real ceiling {_fmt(metrics['gamma_ceiling'].get('gamma'))})"
+        )
+    if "prdc" in metrics:
+        p = metrics["prdc"]
+        lines.append(
+            f"precision {_fmt(p['precision'])}  recall {_fmt(p['recall'])}  "
+            f"density {_fmt(p['density'])}  coverage {_fmt(p['coverage'])}  (k={p['k']})"
+        )
+    if "detection" in metrics:
+        d = metrics["detection"]
+        lines.append(f"detection AUC {_fmt(d['auc'])} +- {_fmt(d['auc_std'])} (0.5 is ideal)")
+    for column, entry in (metrics.get("tstr") or {}).items():
+        if isinstance(entry, dict) and "train_synthetic" in entry:
+            real = (entry.get("train_real") or {}).get("balanced_accuracy")
+            lines.append(
+                f"{column}: balanced accuracy trained on synthetic "
+                f"{_fmt(entry['train_synthetic'].get('balanced_accuracy'))}, on real {_fmt(real)}"
+            )
+    if "gene_moments" in metrics:
+        o = metrics["gene_moments"]["overall"]
+        lines.append(f"per-gene mean r {_fmt(o['mean_r'])}, std r {_fmt(o['std_r'])}")
+    lines.extend(f"note: {n}" for n in metrics.get("notes", []))
+    return lines
