@@ -1,4 +1,4 @@
-"""Shared fixtures: the real data in ../shared/data (or $GEXGEN_DATA) and the cohort built from it."""
+"""Shared fixtures: the real data (../shared/data or $GEXGEN_DATA) and its cohort."""
 
 from __future__ import annotations
 

@@ -135,7 +135,6 @@ def run_demo(
             source, landmarks, cohort, seed=config.seed, progress=progress
         )
         echo(summary.format())
-        echo(f"    wrote {cohort}")
 
     train_config = replace(
         TrainConfig(),

@@ -62,8 +62,11 @@ def main() -> None:  # pragma: no cover - console entry point
 
 # Register every command group (each module adds its commands to `app`).
 from gexgen.cli import (  # noqa: E402,F401
+    benchmark_commands,
     data_commands,
+    demo_commands,
     evaluate_commands,
+    export_commands,
     generate_commands,
     train_commands,
 )

@@ -1,0 +1,256 @@
+"""CLI commands for the train step: ``gexgen train`` and ``gexgen tune``.
+
+Every option maps one to one on a :class:`gexgen.train.TrainConfig` field; an
+option left out keeps the config default (or, with ``--resume``, the saved
+run's value). torch is imported only inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gexgen.cli._app import app, user_errors
+from gexgen.errors import GexgenError
+from gexgen.train.config import TrainConfig
+
+_D = TrainConfig()
+
+
+def _widths(text: str | None, option: str) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        widths = tuple(int(w) for w in text.split(",") if w.strip())
+    except ValueError as exc:
+        raise GexgenError(
+            f"{option} must be comma-separated integers like 1000,512,256, got {text!r}"
+        ) from exc
+    return widths
+
+
+def _names(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+def _config_changes(**options: Any) -> dict[str, Any]:
+    """The options the user gave (not None), as TrainConfig fields."""
+    changes = {k: v for k, v in options.items() if v is not None}
+    if "patience" in changes and changes["patience"] == 0:
+        changes["patience"] = None  # 0 on the command line = no early stopping
+    return changes
+
+
+def _base_config(out: Path, resume: bool) -> TrainConfig:
+    """The saved config of the run to resume, else the defaults."""
+    if not resume:
+        return TrainConfig()
+    path = out / "config.json"
+    if not path.is_file():
+        raise GexgenError(f"cannot resume: {str(path)!r} not found (was {str(out)!r} a run?)")
+    try:
+        return TrainConfig.from_dict(json.loads(path.read_text()))
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise GexgenError(f"cannot resume: {str(path)!r} is not a valid config ({exc})") from exc
+
+
+# Options shared by train and tune (typer reads these Annotated aliases).
+Epochs = Annotated[int | None, typer.Option(help=f"Maximum epochs (default {_D.epochs}).")]
+BatchSize = Annotated[int | None, typer.Option(help=f"Samples per step (default {_D.batch_size}).")]
+NLatent = Annotated[int | None, typer.Option(help=f"Latent size (default {_D.n_latent}).")]
+BatchNorm = Annotated[
+    bool | None,
+    typer.Option(
+        "--batch-norm/--no-batch-norm", help="BatchNorm after hidden layers (default on)."
+    ),
+]
+Conditions = Annotated[
+    str | None,
+    typer.Option(help=f"Label columns, comma-separated (default {','.join(_D.conditions)})."),
+]
+Seed = Annotated[int | None, typer.Option(help=f"Random seed (default {_D.seed}).")]
+Device = Annotated[
+    str | None,
+    typer.Option(help="auto (CUDA if available, else CPU), cpu, cuda, cuda:N (default auto)."),
+]
+ValFraction = Annotated[
+    float | None,
+    typer.Option(help=f"Part of the train split for validation (default {_D.val_fraction})."),
+]
+Patience = Annotated[
+    int | None,
+    typer.Option(
+        help=f"Stop after N epochs without a better val loss; 0 = never (default {_D.patience})."
+    ),
+]
+KLWeight = Annotated[
+    float | None, typer.Option(help=f"Weight of the KL term (default {_D.kl_weight}).")
+]
+LearnedVariance = Annotated[
+    bool | None,
+    typer.Option(
+        "--learned-variance/--fixed-variance",
+        help="Learn a per-gene decoder variance (default fixed).",
+    ),
+]
+ConditionalPrior = Annotated[
+    bool | None,
+    typer.Option(
+        "--conditional-prior/--standard-prior",
+        help="Learn p(z|labels) instead of N(0, I) (default standard).",
+    ),
+]
+CheckpointEvery = Annotated[
+    int | None,
+    typer.Option(help=f"Epochs between resumable checkpoints (default {_D.checkpoint_every})."),
+]
+LrSchedule = Annotated[
+    str | None,
+    typer.Option(
+        help="constant, or cosine (decays to 2% of --lr by the last epoch) (default constant)."
+    ),
+]
+Keep = Annotated[
+    str | None,
+    typer.Option(help="Weights to save: best (lowest val loss) or last (default best)."),
+]
+Threads = Annotated[
+    int | None, typer.Option(help="CPU threads for torch (default: torch's, all cores).")
+]
+Progress = Annotated[bool, typer.Option(help="Show a progress bar.")]
+
+
+@app.command()
+@user_errors
+def train(
+    cohort: Annotated[Path, typer.Argument(help="Cohort .h5ad (from gexgen data).")],
+    out: Annotated[Path, typer.Option(help="Run directory to write.")],
+    epochs: Epochs = None,
+    batch_size: BatchSize = None,
+    lr: Annotated[
+        float | None, typer.Option(help=f"Adam learning rate (default {_D.lr:g}).")
+    ] = None,
+    lr_schedule: LrSchedule = None,
+    encoder_hidden: Annotated[
+        str | None, typer.Option(help="Encoder widths, e.g. 1000,512,256 (default the paper's).")
+    ] = None,
+    n_latent: NLatent = None,
+    decoder_hidden: Annotated[
+        str | None, typer.Option(help="Decoder widths, e.g. 256,512,1000 (default the paper's).")
+    ] = None,
+    batch_norm: BatchNorm = None,
+    conditions: Conditions = None,
+    seed: Seed = None,
+    device: Device = None,
+    val_fraction: ValFraction = None,
+    patience: Patience = None,
+    keep: Keep = None,
+    kl_weight: KLWeight = None,
+    learned_variance: LearnedVariance = None,
+    conditional_prior: ConditionalPrior = None,
+    checkpoint_every: CheckpointEvery = None,
+    threads: Threads = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
+    resume: Annotated[bool, typer.Option(help="Continue the interrupted run in --out.")] = False,
+    progress: Progress = True,
+) -> None:
+    """Train the paper's conditional VAE on a cohort's training split.
+
+    Example: gexgen train cohort.h5ad --out runs/cvae --epochs 300 --device auto
+    """
+    from gexgen.train import train_cvae
+
+    changes = _config_changes(
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        lr_schedule=lr_schedule,
+        encoder_hidden=_widths(encoder_hidden, "--encoder-hidden"),
+        n_latent=n_latent,
+        decoder_hidden=_widths(decoder_hidden, "--decoder-hidden"),
+        batch_norm=batch_norm,
+        conditions=_names(conditions),
+        seed=seed,
+        device=device,
+        val_fraction=val_fraction,
+        patience=patience,
+        keep=keep,
+        kl_weight=kl_weight,
+        learned_variance=learned_variance,
+        conditional_prior=conditional_prior,
+        checkpoint_every=checkpoint_every,
+        threads=threads,
+    )
+    config = _base_config(out, resume).replace(**changes)
+    result = train_cvae(cohort, out, config, overwrite=overwrite, resume=resume, progress=progress)
+    stop = " (stopped early)" if result.stopped_early else ""
+    typer.echo(
+        f"trained {result.epochs_run} epochs{stop}; best epoch {result.best_epoch}, "
+        f"validation loss {result.best_val_loss:.4f}; checkpoint {result.checkpoint_path}"
+    )
+
+
+@app.command()
+@user_errors
+def tune(
+    cohort: Annotated[Path, typer.Argument(help="Cohort .h5ad (from gexgen data).")],
+    out: Annotated[Path, typer.Option(help="Directory for the grid's runs and table.")],
+    lr: Annotated[
+        list[float] | None,
+        typer.Option(help="Learning rates, repeatable (default 1e-3 5e-3 1e-4 1e-5)."),
+    ] = None,
+    layers: Annotated[
+        list[int] | None,
+        typer.Option(help="Hidden depths (2, 3 or 4), repeatable (default 2 3 4)."),
+    ] = None,
+    epochs: Epochs = None,
+    batch_size: BatchSize = None,
+    n_latent: NLatent = None,
+    conditions: Conditions = None,
+    seed: Seed = None,
+    device: Device = None,
+    val_fraction: ValFraction = None,
+    patience: Patience = None,
+    kl_weight: KLWeight = None,
+    learned_variance: LearnedVariance = None,
+    conditional_prior: ConditionalPrior = None,
+    threads: Threads = None,
+    keep_all: Annotated[bool, typer.Option(help="Keep every run, not only the best.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing tuning directory.")] = False,
+    progress: Progress = True,
+) -> None:
+    """Run the paper's grid (learning rate x hidden depth), rank by validation loss, keep the best.
+
+    Example: gexgen tune cohort.h5ad --out runs/tune --epochs 200
+    """
+    from gexgen.train.tune import PAPER_DEPTHS, PAPER_LRS, format_table, tune_cvae
+
+    changes = _config_changes(
+        epochs=epochs,
+        batch_size=batch_size,
+        n_latent=n_latent,
+        conditions=_names(conditions),
+        seed=seed,
+        device=device,
+        val_fraction=val_fraction,
+        patience=patience,
+        kl_weight=kl_weight,
+        learned_variance=learned_variance,
+        conditional_prior=conditional_prior,
+        threads=threads,
+    )
+    result = tune_cvae(
+        cohort,
+        out,
+        TrainConfig().replace(**changes),
+        lrs=lr or PAPER_LRS,
+        depths=layers or PAPER_DEPTHS,
+        overwrite=overwrite,
+        keep_all=keep_all,
+        progress=progress,
+    )
+    typer.echo(format_table(result.rows))
+    typer.echo(f"best run: {result.best_run_dir}")

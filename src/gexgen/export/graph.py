@@ -1,0 +1,69 @@
+"""The torch module that becomes the ONNX generator graph.
+
+``GeneratorGraph`` wraps any decoder with the interface
+``decoder(z, one_hot) -> standardized profile`` (the CVAE decoder, the WGAN-GP
+generator) and adds what makes the file self-contained: the one-hot encoding
+of integer label codes, optional observation noise ``eps * exp(0.5 * logvar)``,
+the inverse standardization to log2 space and the inverse of log2(x + 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from gexgen.train.cvae import one_hot_conditions
+
+__all__ = ["GeneratorGraph"]
+
+
+class GeneratorGraph(nn.Module):
+    """``forward(z, *codes[, eps]) -> (log_expression, expression)``.
+
+    Parameters
+    ----------
+    decoder
+        Module mapping ``(z [n, n_latent], one_hot [n, sum(label_sizes)])`` to a
+        standardized profile ``[n, n_genes]``; put in eval mode here.
+    label_sizes
+        Vocabulary size of each label, in input order.
+    scaler_mean, scaler_std
+        Per-gene log2-space mean and scale of the standardization.
+    logvar
+        Per-gene log variance of the observation noise (standardized units);
+        when given, the graph takes a third kind of input ``eps`` and adds
+        ``eps * exp(0.5 * logvar)`` to the decoder mean.
+    """
+
+    def __init__(
+        self,
+        decoder: nn.Module,
+        label_sizes: Sequence[int],
+        scaler_mean: np.ndarray,
+        scaler_std: np.ndarray,
+        logvar: torch.Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        self.decoder = decoder.eval()
+        self.label_sizes = tuple(int(s) for s in label_sizes)
+        self.register_buffer("mean", torch.as_tensor(np.asarray(scaler_mean, dtype=np.float32)))
+        self.register_buffer("std", torch.as_tensor(np.asarray(scaler_std, dtype=np.float32)))
+        self.noise_input = logvar is not None
+        if logvar is not None:
+            self.register_buffer("noise_scale", torch.exp(0.5 * logvar.detach().float()))
+
+    @property
+    def n_labels(self) -> int:
+        return len(self.label_sizes)
+
+    def forward(self, z: torch.Tensor, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        codes = torch.stack(inputs[: self.n_labels], dim=1)
+        standardized = self.decoder(z, one_hot_conditions(codes, self.label_sizes))
+        if self.noise_input:
+            standardized = standardized + inputs[self.n_labels] * self.noise_scale
+        log_expression = standardized * self.std + self.mean
+        expression = torch.clamp(torch.exp2(log_expression) - 1.0, min=0.0)
+        return log_expression, expression

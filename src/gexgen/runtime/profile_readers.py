@@ -1,0 +1,325 @@
+"""Read profile files (every format ``gexgen generate`` writes) and cohort ``.h5ad`` files.
+
+``open_profiles(path)`` returns a :class:`ProfileTable` that reads the matrix in
+row chunks without loading it whole: ``.npy`` by plain reads (a memory map for
+random rows), ``.parquet`` by record batches, ``.h5ad`` by h5py slices, ``.csv``
+by streaming blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gexgen.errors import GexgenError
+from gexgen.runtime.profile_format import (
+    PROFILE_METADATA_KEY,
+    Space,
+    csv_meta_sidecar,
+    labels_sidecar,
+    profile_suffix,
+)
+from gexgen.runtime.profile_table import ProfileTable, Rows, row_index
+
+__all__ = ["ProfileTable", "open_profiles"]
+
+
+def open_profiles(path: str | os.PathLike[str], space: Space | None = None) -> ProfileTable:
+    """Open a profile file (.parquet, .h5ad, .npy, .csv) or a cohort ``.h5ad`` for reading.
+
+    Parameters
+    ----------
+    path
+        The file written by ``gexgen generate`` (or a cohort file, or any table
+        of float gene columns plus string label columns).
+    space
+        Override the recorded scale; needed only for foreign files that record
+        none (then the scale is guessed: values above 64 mean ``"expression"``).
+
+    Examples
+    --------
+    >>> table = open_profiles("synthetic.parquet")  # doctest: +SKIP
+    >>> for block in table.iter_chunks(65_536):  # doctest: +SKIP
+    ...     ...
+    """
+    path = Path(path)
+    suffix = profile_suffix(path)
+    if not path.is_file():
+        raise GexgenError(f"profile file {str(path)!r} not found")
+    readers = {".npy": _NpyTable, ".parquet": _ParquetTable, ".h5ad": _H5adTable, ".csv": _CsvTable}
+    try:
+        table = readers[suffix](path)
+    except GexgenError:
+        raise
+    except Exception as exc:  # pyarrow/h5py/numpy raise many types on damaged files
+        raise GexgenError(f"cannot read {str(path)!r} as a {suffix} profile file: {exc}") from exc
+    table.space = space or table.space or _guess_space(table)  # type: ignore[assignment]
+    if table.space not in ("expression", "log2"):
+        raise GexgenError(f"space must be 'expression' or 'log2', got {table.space!r}")
+    return table
+
+
+def _guess_space(table: ProfileTable) -> Space:
+    first = next(iter(table.iter_chunks(4096)), np.zeros((0, 0), np.float32))
+    return "expression" if first.size and float(np.nanmax(first)) > 64 else "log2"
+
+
+_READ_BATCH = 8192  # rows per arrow record batch: ~32 MB, reused by arrow's memory pool
+
+
+def _float_matrix(batch: Any) -> np.ndarray:
+    """A record batch of numeric columns -> C-contiguous float32 (rows x columns), nulls NaN."""
+    matrix = batch.to_tensor(null_to_nan=True, row_major=True).to_numpy()
+    return np.ascontiguousarray(matrix, dtype=np.float32)
+
+
+def _assemble_rows(batches: Iterator[Any], n: int, chunk_rows: int) -> Iterator[np.ndarray]:
+    """Small record batches -> new float32 blocks of ``chunk_rows`` rows (last shorter).
+
+    Arrow makes each small batch row-major (``to_tensor``, faster than numpy's
+    strided copies) in memory its pool reuses; only the yielded blocks are new
+    allocations, whose first touch is slow in VMs. Measured 3x faster than
+    converting whole-chunk batches.
+    """
+    out: np.ndarray | None = None
+    filled = start = 0
+    for batch in batches:
+        position = 0
+        while position < batch.num_rows:
+            if out is None:
+                out = np.empty((min(chunk_rows, n - start), batch.num_columns), np.float32)
+                filled = 0
+            take = min(batch.num_rows - position, len(out) - filled)
+            if take <= 0:
+                raise GexgenError(f"the table holds more rows than the {n} it announces")
+            part = batch if take == batch.num_rows else batch.slice(position, take)
+            out[filled : filled + take] = _float_matrix(part)
+            position += take
+            filled += take
+            if filled == len(out):
+                yield out
+                start += filled
+                out = None
+    if out is not None:
+        raise GexgenError(f"the table holds {start + filled} rows, not the {n} it announces")
+
+
+def _gexgen_json(raw: bytes | str | None, where: str) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise GexgenError(f"the gexgen metadata in {where} is not valid JSON: {exc}") from exc
+    return value if isinstance(value, dict) else {}
+
+
+class _NpyTable(ProfileTable):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._matrix = np.load(path, mmap_mode="r")
+        if self._matrix.ndim != 2:
+            raise GexgenError(f"{str(path)!r} holds a {self._matrix.ndim}-d array, expected 2-d")
+        self.n = int(self._matrix.shape[0])
+        sidecar = labels_sidecar(path)
+        self.metadata = {}
+        self._sidecar = sidecar if sidecar.is_file() else None
+        if self._sidecar is not None:
+            import pyarrow.parquet as pq
+
+            schema_meta = pq.read_schema(self._sidecar).metadata or {}
+            self.metadata = _gexgen_json(
+                schema_meta.get(PROFILE_METADATA_KEY.encode()), str(self._sidecar)
+            )
+        n_genes = int(self._matrix.shape[1])
+        self.genes = list(self.metadata.get("genes") or [f"gene_{j}" for j in range(n_genes)])
+        if len(self.genes) != n_genes:
+            raise GexgenError(
+                f"{str(path)!r} has {n_genes} columns but its sidecar lists "
+                f"{len(self.genes)} genes; rewrite both files together"
+            )
+        self.space = self.metadata.get("space")  # type: ignore[assignment]
+
+    @cached_property
+    def labels(self) -> pd.DataFrame:
+        if self._sidecar is None:
+            return pd.DataFrame(index=pd.RangeIndex(self.n))
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(self._sidecar)
+        if table.num_columns == 0:
+            return pd.DataFrame(index=pd.RangeIndex(self.n))
+        labels = table.to_pandas()
+        if len(labels) != self.n:
+            raise GexgenError(
+                f"{str(self._sidecar)!r} has {len(labels)} rows, the matrix "
+                f"{self.n}; rewrite both files together"
+            )
+        return labels.reset_index(drop=True)
+
+    def _chunks(self, chunk_rows: int) -> Iterator[np.ndarray]:
+        # plain reads into new arrays rather than slices of the memory map: the map's
+        # pages would stay in this process's RSS until the whole file had been read
+        matrix = self._matrix
+        if matrix.dtype != np.dtype("<f4") or not matrix.flags.c_contiguous:
+            for start in range(0, self.n, chunk_rows):
+                yield np.array(matrix[start : start + chunk_rows], dtype=np.float32)
+            return
+        with open(self.path, "rb") as handle:
+            handle.seek(matrix.offset)
+            for start in range(0, self.n, chunk_rows):
+                block = np.empty((min(chunk_rows, self.n - start), matrix.shape[1]), np.float32)
+                view = memoryview(block).cast("B")
+                done = 0
+                while done < len(view):
+                    got = handle.readinto(view[done:])
+                    if not got:
+                        raise GexgenError(
+                            f"{str(self.path)!r} ends before its "
+                            f"{self.n} x {matrix.shape[1]} header says"
+                        )
+                    done += got
+                del view
+                yield block
+
+    def read(self, rows: Rows = None) -> np.ndarray:
+        index = row_index(rows, self.n)
+        return np.array(self._matrix[index], dtype=np.float32)
+
+
+class _ParquetTable(ProfileTable):
+    def __init__(self, path: Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.path = path
+        self._file = pq.ParquetFile(path)
+        schema = self._file.schema_arrow
+        self.metadata = _gexgen_json(
+            (schema.metadata or {}).get(PROFILE_METADATA_KEY.encode()), str(path)
+        )
+        floats = [f.name for f in schema if pa.types.is_floating(f.type)]
+        self.genes = list(self.metadata.get("genes") or floats)
+        self._label_columns = [f.name for f in schema if f.name not in set(self.genes)]
+        self.n = int(self._file.metadata.num_rows)
+        self.space = self.metadata.get("space")  # type: ignore[assignment]
+
+    @cached_property
+    def labels(self) -> pd.DataFrame:
+        if not self._label_columns:
+            return pd.DataFrame(index=pd.RangeIndex(self.n))
+        table = self._file.read(columns=self._label_columns)
+        return table.to_pandas().reset_index(drop=True)
+
+    def _chunks(self, chunk_rows: int) -> Iterator[np.ndarray]:
+        batches = self._file.iter_batches(
+            batch_size=_READ_BATCH, columns=self.genes, use_threads=True
+        )
+        yield from _assemble_rows(batches, self.n, chunk_rows)
+
+
+class _H5adTable(ProfileTable):
+    def __init__(self, path: Path) -> None:
+        import h5py
+
+        from gexgen.runtime.h5ad_io import read_uns, read_var_names, x_shape
+
+        self.path = path
+        with h5py.File(path, "r") as file:
+            if "X" not in file or "obs" not in file or "var" not in file:
+                raise GexgenError(f"{str(path)!r} is not an AnnData file (no X/obs/var)")
+            self.n, n_genes = x_shape(file)
+            self.genes = read_var_names(file)
+            self.metadata = read_uns(file)
+        if len(self.genes) != n_genes:
+            raise GexgenError(f"{str(path)!r}: var has {len(self.genes)} rows, X {n_genes} cols")
+        space = self.metadata.get("space")
+        if space is None and "log_scaled" in self.metadata:
+            space = "log2" if self.metadata["log_scaled"] else "expression"
+        self.space = space  # type: ignore[assignment]
+
+    @cached_property
+    def labels(self) -> pd.DataFrame:
+        import h5py
+
+        from gexgen.runtime.h5ad_io import read_obs
+
+        generated = self.metadata.get("format") == "gexgen-profiles"
+        with h5py.File(self.path, "r") as file:
+            return read_obs(file, with_index=not generated)
+
+    def _chunks(self, chunk_rows: int) -> Iterator[np.ndarray]:
+        import h5py
+
+        from gexgen.runtime.h5ad_io import read_x_rows
+
+        with h5py.File(self.path, "r") as file:
+            for start in range(0, self.n, chunk_rows):
+                yield read_x_rows(file, slice(start, min(start + chunk_rows, self.n)))
+
+    def read(self, rows: Rows = None) -> np.ndarray:
+        import h5py
+
+        from gexgen.runtime.h5ad_io import read_x_rows
+
+        index = row_index(rows, self.n)
+        if isinstance(index, slice) and index.step in (None, 1):
+            with h5py.File(self.path, "r") as file:
+                return read_x_rows(file, index)
+        return super().read(rows)
+
+
+class _CsvTable(ProfileTable):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        sidecar = csv_meta_sidecar(path)
+        self.metadata = {}
+        if sidecar.is_file():
+            self.metadata = _gexgen_json(sidecar.read_text(), str(sidecar))
+        header = pd.read_csv(path, nrows=16)
+        numeric = [str(c) for c in header.columns if pd.api.types.is_numeric_dtype(header[c])]
+        self.genes = list(self.metadata.get("genes") or numeric)
+        self._label_columns = [str(c) for c in header.columns if str(c) not in set(self.genes)]
+        self.n = int(self.metadata["n"]) if "n" in self.metadata else self._count_rows()
+        self.space = self.metadata.get("space")  # type: ignore[assignment]
+
+    def _count_rows(self) -> int:
+        with open(self.path, "rb") as handle:
+            lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b""))
+            handle.seek(-1, os.SEEK_END)
+            ends_with_newline = handle.read(1) == b"\n"
+        return lines - 1 + (0 if ends_with_newline else 1)
+
+    def _reader(self, columns: list[str], types: dict[str, Any]) -> Any:
+        import pyarrow.csv as pacsv
+
+        return pacsv.open_csv(
+            self.path,
+            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            convert_options=pacsv.ConvertOptions(column_types=types, include_columns=columns),
+        )
+
+    @cached_property
+    def labels(self) -> pd.DataFrame:
+        import pyarrow as pa
+
+        if not self._label_columns:
+            return pd.DataFrame(index=pd.RangeIndex(self.n))
+        reader = self._reader(self._label_columns, {c: pa.string() for c in self._label_columns})
+        frame = reader.read_all().to_pandas()
+        for column in frame.columns:
+            frame[column] = frame[column].astype("category")
+        return frame.reset_index(drop=True)
+
+    def _chunks(self, chunk_rows: int) -> Iterator[np.ndarray]:
+        import pyarrow as pa
+
+        reader = self._reader(self.genes, {g: pa.float32() for g in self.genes})
+        yield from _assemble_rows(iter(reader), self.n, chunk_rows)

@@ -1,0 +1,173 @@
+"""Checkpoints: plain dicts of tensors, lists and strings, written atomically.
+
+``RUN_DIR/checkpoint.pt`` (read by :func:`load_checkpoint` and by export)::
+
+    {
+      "format": "gexgen-checkpoint", "format_version": 1,
+      "model_type": "cvae",                  # "wgan-gp" later, same keys
+      "model_config": {"n_genes", "label_sizes", "n_latent", "encoder_hidden",
+                       "decoder_hidden", "batch_norm", "learned_variance",
+                       "conditional_prior"},
+      "model_state": {...},                  # state dict of the best epoch; the
+                                             # decoder's keys start with "decoder."
+      "config": TrainConfig.to_dict(),
+      "genes": {"symbols": [...], "entrez_ids": [... or None]},
+      "labels": [{"name", "values" (code order), "counts"}],   # train split
+      "combinations": [{"values": {label: value}, "count"}],   # train split
+      "scaler": LogStandardScaler.to_dict(),
+      "split": {"train": [ids fitted], "val": [ids], "test": [ids]},
+      "training": {"data_sha256", "n_train", "n_val", "epochs",
+                   "best_epoch", "best_val_loss",      # lowest validation loss
+                   "keep", "kept_epoch", "val_loss",   # the weights in model_state
+                   "stopped_early"},
+      "history": [{"epoch", "train_loss", ..., "val_loss", ...}],
+      "versions": {"gexgen", "torch", "numpy", "python"}, "created": "...Z"
+    }
+
+``RUN_DIR/training_state.pt`` holds what ``--resume`` needs on top: the last
+epoch's weights, the optimizer state, the random generator states and the
+early-stopping counters. Both load with ``torch.load(weights_only=True)``: no
+pickled objects.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from gexgen import __version__
+from gexgen._atomic import atomic_path
+from gexgen.errors import GexgenError
+from gexgen.train.cvae import CVAE
+
+__all__ = [
+    "CHECKPOINT_NAME",
+    "TRAINING_STATE_NAME",
+    "CHECKPOINT_FORMAT",
+    "save_dict",
+    "load_checkpoint",
+    "load_training_state",
+    "build_model",
+    "decoder_from_checkpoint",
+    "versions",
+    "utc_now",
+]
+
+CHECKPOINT_NAME = "checkpoint.pt"
+TRAINING_STATE_NAME = "training_state.pt"
+CHECKPOINT_FORMAT = "gexgen-checkpoint"
+TRAINING_STATE_FORMAT = "gexgen-training-state"
+FORMAT_VERSION = 1
+
+
+def save_dict(d: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """``torch.save`` a plain dict under a temporary name, then rename."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        torch.save(d, tmp)
+    return path
+
+
+def _load(path: Path, expected_format: str, what: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise GexgenError(f"{what} {str(path)!r} not found")
+    try:
+        d = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, wrong file, pickled objects
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GexgenError(
+            f"{what} {str(path)!r} is corrupt or not a gexgen file ({first}); "
+            "train again with --overwrite"
+        ) from exc
+    if not isinstance(d, dict) or d.get("format") != expected_format:
+        raise GexgenError(
+            f"{str(path)!r} is not a {expected_format} file "
+            f"(format={d.get('format') if isinstance(d, dict) else type(d).__name__!r})"
+        )
+    if d.get("format_version", 0) > FORMAT_VERSION:
+        raise GexgenError(
+            f"{str(path)!r} has format version {d['format_version']}, newer than this "
+            f"gexgen ({FORMAT_VERSION}); upgrade gexgen"
+        )
+    return d
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a checkpoint written by training; ``path`` may be the run directory.
+
+    Examples
+    --------
+    >>> ckpt = load_checkpoint("runs/cvae")  # doctest: +SKIP
+    >>> decoder = decoder_from_checkpoint(ckpt)  # doctest: +SKIP
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    return _load(path, CHECKPOINT_FORMAT, "checkpoint")
+
+
+def load_training_state(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read ``RUN_DIR/training_state.pt`` (what ``--resume`` continues from)."""
+    return _load(Path(run_dir) / TRAINING_STATE_NAME, TRAINING_STATE_FORMAT, "training state")
+
+
+def build_model(model_config: dict[str, Any]) -> CVAE:
+    """A freshly initialized CVAE of the shape in ``model_config``."""
+    try:
+        return CVAE(
+            n_genes=int(model_config["n_genes"]),
+            label_sizes=[int(s) for s in model_config["label_sizes"]],
+            encoder_hidden=[int(w) for w in model_config["encoder_hidden"]],
+            n_latent=int(model_config["n_latent"]),
+            decoder_hidden=[int(w) for w in model_config["decoder_hidden"]],
+            batch_norm=bool(model_config["batch_norm"]),
+            learned_variance=bool(model_config["learned_variance"]),
+            conditional_prior=bool(model_config.get("conditional_prior", False)),
+        )
+    except (KeyError, TypeError) as exc:
+        raise GexgenError(f"checkpoint model_config is incomplete: missing {exc}") from exc
+
+
+def decoder_from_checkpoint(ckpt: dict[str, Any]) -> nn.Module:
+    """The trained decoder in eval mode: ``decoder(z, one_hot) -> standardized profile``.
+
+    The module has ``n_latent``, ``n_condition``, ``n_genes`` and ``logvar`` (a
+    per-gene log variance parameter, or None). A ``"wgan-gp"`` checkpoint gives
+    its generator, which has the same interface.
+    """
+    model_type = ckpt.get("model_type")
+    if model_type == "wgan-gp":
+        from gexgen.train.wgan import generator_from_checkpoint
+
+        return generator_from_checkpoint(ckpt)
+    if model_type != "cvae":
+        raise GexgenError(
+            f"unknown model_type {model_type!r} in checkpoint; known: ['cvae', 'wgan-gp']"
+        )
+    model = build_model(ckpt["model_config"])
+    try:
+        model.load_state_dict(ckpt["model_state"])
+    except (RuntimeError, KeyError) as exc:
+        raise GexgenError(f"checkpoint weights do not match its model_config: {exc}") from exc
+    return model.decoder.eval()
+
+
+def versions() -> dict[str, str]:
+    """Versions of the libraries that produced a checkpoint."""
+    return {
+        "gexgen": __version__,
+        "torch": str(torch.__version__),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,178 @@
+"""All hyperparameters of a CVAE training run in one frozen dataclass."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from gexgen.errors import GexgenError
+
+__all__ = ["TrainConfig", "resolve_device", "hidden_for_depth", "LR_SCHEDULES", "KEEP_CHOICES"]
+
+LR_SCHEDULES = ("constant", "cosine")
+KEEP_CHOICES = ("best", "last")
+COSINE_FLOOR = 0.02  # the cosine schedule ends at this fraction of lr
+
+# Fields that may differ between an interrupted run and its `--resume`.
+RESUMABLE_FIELDS = frozenset({"epochs", "patience", "device", "threads", "checkpoint_every"})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters of a conditional VAE run; the defaults are the paper's.
+
+    Examples
+    --------
+    >>> TrainConfig().decoder_hidden
+    (256, 512, 1000)
+    >>> TrainConfig(epochs=200, batch_size=128, lr=1e-3).lr
+    0.001
+    """
+
+    encoder_hidden: tuple[int, ...] = (1000, 512, 256)  # encoder hidden layer widths
+    n_latent: int = 50  # latent dimension
+    decoder_hidden: tuple[int, ...] = (256, 512, 1000)  # decoder hidden layer widths
+    batch_norm: bool = True  # BatchNorm1d after every hidden layer
+    lr: float = 1e-4  # Adam learning rate
+    lr_schedule: Literal["constant", "cosine"] = "constant"  # cosine: lr -> 2% of lr at `epochs`
+    batch_size: int = 50  # samples per optimizer step (last partial batch dropped)
+    epochs: int = 1400  # maximum epochs; 0 saves the untrained model
+    conditions: tuple[str, ...] = ("tissue", "status")  # obs label columns, one-hot each
+    seed: int = 0  # seeds weights, validation split, shuffling and noise
+    device: str = "auto"  # "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:N"
+    val_fraction: float = 0.1  # part of the training split held out for early stopping
+    patience: int | None = 100  # stop after this many epochs without a better val loss
+    keep: Literal["best", "last"] = "best"  # weights saved: lowest val loss, or the last epoch
+    kl_weight: float = 1.0  # weight of the KL term (1 = the paper's ELBO)
+    learned_variance: bool = False  # learn a per-gene decoder variance (Gaussian NLL)
+    conditional_prior: bool = False  # learn p(z|c) (Sohn et al. 2015) instead of N(0, I)
+    checkpoint_every: int = 25  # epochs between checkpoints written for --resume
+    threads: int | None = None  # CPU threads for torch during the run (None: torch's default)
+
+    def __post_init__(self) -> None:
+        # lists from JSON / the CLI become tuples so configs compare and hash
+        for name in ("encoder_hidden", "decoder_hidden", "conditions"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise GexgenError naming the first invalid field and its valid range."""
+        problems = []
+        for name in ("encoder_hidden", "decoder_hidden"):
+            widths = getattr(self, name)
+            if not widths or any(int(w) != w or w < 1 for w in widths):
+                problems.append(f"{name} must be one or more positive widths, got {widths}")
+        positive_ints = ("n_latent", "batch_size", "checkpoint_every")
+        for name in positive_ints:
+            if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
+                problems.append(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if self.batch_size < 2 and self.batch_norm:
+            problems.append("batch_size must be >= 2 with batch norm")
+        if not self.lr > 0:
+            problems.append(f"lr must be > 0, got {self.lr}")
+        if self.epochs < 0:
+            problems.append(f"epochs must be >= 0, got {self.epochs}")
+        if not self.conditions:
+            problems.append("conditions must name at least one label column")
+        if len(set(self.conditions)) != len(self.conditions):
+            problems.append(f"conditions must not repeat a column, got {list(self.conditions)}")
+        if not 0.0 < self.val_fraction < 1.0:
+            problems.append(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.patience is not None and self.patience < 1:
+            problems.append(
+                f"patience must be >= 1 (or None for no early stop), got {self.patience}"
+            )
+        if self.threads is not None and self.threads < 1:
+            problems.append(
+                f"threads must be >= 1 (or None for torch's default), got {self.threads}"
+            )
+        if self.lr_schedule not in LR_SCHEDULES:
+            problems.append(
+                f"lr_schedule must be one of {list(LR_SCHEDULES)}, got {self.lr_schedule!r}"
+            )
+        if self.keep not in KEEP_CHOICES:
+            problems.append(f"keep must be one of {list(KEEP_CHOICES)}, got {self.keep!r}")
+        if self.kl_weight < 0:
+            problems.append(f"kl_weight must be >= 0, got {self.kl_weight}")
+        _check_device_string(self.device)
+        if problems:
+            raise GexgenError("invalid training config: " + "; ".join(problems))
+
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate of 1-based ``epoch`` under the schedule.
+
+        Examples
+        --------
+        >>> TrainConfig(lr=1.0, epochs=3, lr_schedule="cosine").lr_at(1)
+        1.0
+        """
+        if self.lr_schedule == "constant" or self.epochs <= 1:
+            return self.lr
+        progress = (epoch - 1) / (self.epochs - 1)
+        return self.lr * (
+            COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * progress))
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (tuples become lists)."""
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise an error listing the valid ones."""
+        valid = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - valid)
+        if unknown:
+            raise GexgenError(f"unknown training config key(s) {unknown}; valid: {sorted(valid)}")
+        return cls(**d)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+
+def hidden_for_depth(n_layers: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Encoder and decoder widths for the tuning grid's 2, 3 or 4 hidden layers.
+
+    3 is the paper's (1000-512-256); 2 drops the widest layer; 4 adds a 128 layer
+    before the latent. The decoder mirrors the encoder.
+    """
+    widths = {2: (512, 256), 3: (1000, 512, 256), 4: (1000, 512, 256, 128)}
+    if n_layers not in widths:
+        raise GexgenError(f"hidden layers must be one of {sorted(widths)}, got {n_layers}")
+    enc = widths[n_layers]
+    return enc, tuple(reversed(enc))
+
+
+def _check_device_string(device: str) -> None:
+    ok = device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())
+    if not ok:
+        raise GexgenError(
+            f"unknown device {device!r}; use 'auto' (cuda if available, else cpu), "
+            "'cpu', 'cuda' or 'cuda:N'"
+        )
+
+
+def resolve_device(device: str) -> Any:
+    """``torch.device`` for a config's device string; 'auto' = cuda if available, else cpu."""
+    import torch
+
+    _check_device_string(device)
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise GexgenError(
+                f"device {device!r} asked for but CUDA is not available "
+                f"(torch {torch.__version__}); use --device cpu or auto"
+            )
+        index = int(device[5:]) if ":" in device else 0
+        if index >= torch.cuda.device_count():
+            raise GexgenError(
+                f"device {device!r} does not exist: {torch.cuda.device_count()} CUDA device(s)"
+            )
+    return torch.device(device)

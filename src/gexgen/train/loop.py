@@ -1,0 +1,394 @@
+"""Train the CVAE: the same code path on CPU and CUDA, resumable, reproducible."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gexgen.errors import GexgenError
+from gexgen.train.checkpoint import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_NAME,
+    FORMAT_VERSION,
+    TRAINING_STATE_FORMAT,
+    TRAINING_STATE_NAME,
+    build_model,
+    load_training_state,
+    save_dict,
+    utc_now,
+    versions,
+)
+from gexgen.train.config import TrainConfig, resolve_device
+from gexgen.train.cvae import CVAE, cvae_loss
+from gexgen.train.data import TrainingData, prepare_training_data
+from gexgen.train.run_dir import (
+    CONFIG_NAME,
+    HISTORY_NAME,
+    check_new_run_dir,
+    clear_run_files,
+    config_differences,
+    write_history,
+    write_json,
+)
+
+__all__ = ["TrainResult", "train_cvae"]
+
+_VAL_CHUNK = 4096
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where a run's checkpoint is and how it went."""
+
+    run_dir: Path
+    checkpoint_path: Path
+    best_epoch: int  # epoch of the lowest validation loss; 0 = the untrained model
+    best_val_loss: float
+    kept_epoch: int  # epoch of the checkpoint's weights (= best_epoch unless keep="last")
+    epochs_run: int  # epochs completed (including those before a resume)
+    stopped_early: bool
+    history: list[dict[str, Any]] = field(repr=False)
+
+
+def train_cvae(
+    cohort_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    config: TrainConfig | None = None,
+    *,
+    overwrite: bool = False,
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """Train a conditional VAE on a cohort's training split and write ``out_dir``.
+
+    Writes ``config.json``, ``history.csv``, ``checkpoint.pt`` (weights of the
+    epoch with the lowest validation loss) and ``training_state.pt`` (for
+    ``resume``). Every input is checked before anything is written.
+
+    Examples
+    --------
+    >>> result = train_cvae("cohort.h5ad", "runs/cvae", TrainConfig(epochs=300))  # doctest: +SKIP
+    >>> result.best_epoch, result.best_val_loss  # doctest: +SKIP
+    """
+    config = config or TrainConfig()
+    out_dir = Path(out_dir)
+    if resume and overwrite:
+        raise GexgenError("--resume and --overwrite exclude each other; choose one")
+    device = resolve_device(config.device)
+    state = _load_resume_state(out_dir, config) if resume else None
+    if not resume:
+        check_new_run_dir(out_dir, overwrite)
+    data = prepare_training_data(cohort_path, config)
+    if state is not None and state["data_sha256"] != data.data_sha256:
+        raise GexgenError(
+            f"the cohort {str(cohort_path)!r} differs from the one run {str(out_dir)!r} was "
+            "trained on (data sha256 mismatch); resume with the same cohort or start anew"
+        )
+
+    with _torch_threads(config.threads):
+        trainer = _Trainer(config, data, device, out_dir, state, progress)
+
+        # -- nothing was written before this line --
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            clear_run_files(out_dir)
+        write_json(config.to_dict(), out_dir / CONFIG_NAME)
+        return trainer.run()
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    """Run with ``threads`` CPU threads, then restore torch's setting.
+
+    On a busy machine one thread per process is often faster than two: OpenMP
+    threads that wait for a descheduled partner waste their time slices.
+    """
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _load_resume_state(out_dir: Path, config: TrainConfig) -> dict[str, Any]:
+    if not out_dir.is_dir():
+        raise GexgenError(f"cannot resume: run directory {str(out_dir)!r} does not exist")
+    state = load_training_state(out_dir)
+    try:
+        saved = TrainConfig.from_dict(state["config"])
+    except (KeyError, TypeError) as exc:
+        raise GexgenError(f"training state in {str(out_dir)!r} has no valid config: {exc}") from exc
+    diffs = config_differences(saved, config)
+    if diffs:
+        raise GexgenError(
+            f"cannot resume {str(out_dir)!r}: the config differs from the saved one ("
+            + "; ".join(diffs)
+            + "); only epochs, patience and device may change"
+        )
+    return state
+
+
+def _adam(params: Any, lr: float) -> torch.optim.Optimizer:
+    """Fused Adam where this torch and device support it (4x faster step on CPU)."""
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr)
+
+
+class _Trainer:
+    """Holds the mutable state of one run; ``run`` trains and writes checkpoints."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        data: TrainingData,
+        device: torch.device,
+        out_dir: Path,
+        state: dict[str, Any] | None,
+        progress: bool,
+    ) -> None:
+        self.config, self.data, self.device, self.out_dir = config, data, device, out_dir
+        self.progress = progress
+        self.model_config = {
+            "n_genes": data.n_genes,
+            "label_sizes": data.label_sizes,
+            "n_latent": config.n_latent,
+            "encoder_hidden": list(config.encoder_hidden),
+            "decoder_hidden": list(config.decoder_hidden),
+            "batch_norm": config.batch_norm,
+            "learned_variance": config.learned_variance,
+            "conditional_prior": config.conditional_prior,
+        }
+        with torch.random.fork_rng(devices=[]):  # seed the weights, leave the global RNG
+            torch.manual_seed(config.seed)
+            self.model: CVAE = build_model(self.model_config).to(device)
+        self.optimizer = _adam(self.model.parameters(), config.lr)
+        self.shuffle_rng = torch.Generator().manual_seed(config.seed)
+        self.noise_rng = torch.Generator(device=device).manual_seed(config.seed + 1)
+        val_rng = torch.Generator().manual_seed(config.seed + 2)
+        self.x_fit = torch.from_numpy(data.x_fit).to(device)
+        self.codes_fit = torch.from_numpy(data.codes_fit).to(device)
+        self.x_val = torch.from_numpy(data.x_val).to(device)
+        self.codes_val = torch.from_numpy(data.codes_val).to(device)
+        # fixed noise: the validation loss depends on the weights only
+        self.eps_val = torch.randn(len(data.x_val), config.n_latent, generator=val_rng).to(device)
+
+        self.epoch = 0
+        self.history: list[dict[str, Any]] = []
+        self.best_epoch = 0  # lowest validation loss so far
+        self.best_val = math.inf
+        self.kept_epoch = 0  # the weights that go into the checkpoint (config.keep)
+        self.kept_val = math.inf
+        self.kept_state: dict[str, torch.Tensor] = {}
+        self.since_best = 0
+        self.stopped_early = False
+        if state is not None:
+            self._restore(state)
+
+    # -- one epoch ----------------------------------------------------------------
+    def _train_epoch(self) -> dict[str, float]:
+        self.model.train()
+        n, batch = len(self.x_fit), self.config.batch_size
+        perm = torch.randperm(n, generator=self.shuffle_rng).to(self.device)
+        sums = torch.zeros(3, device=self.device)
+        n_batches = n // batch  # the last partial batch is dropped (batch norm)
+        decoder_logvar = self.model.decoder.logvar
+        for b in range(n_batches):
+            idx = perm[b * batch : (b + 1) * batch]
+            x = self.x_fit[idx]
+            eps = torch.randn(
+                batch, self.config.n_latent, generator=self.noise_rng, device=self.device
+            )
+            out = self.model(x, self.codes_fit[idx], eps)
+            loss, recon, kl = cvae_loss(x, out, decoder_logvar, self.config.kl_weight)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            sums += torch.stack([loss.detach(), recon.detach(), kl.detach()])
+        loss, recon, kl = (sums / n_batches).tolist()
+        return {"train_loss": loss, "train_recon": recon, "train_kl": kl}
+
+    @torch.no_grad()
+    def _validate(self) -> dict[str, float]:
+        self.model.eval()
+        sums = torch.zeros(3, device=self.device, dtype=torch.float64)
+        n = len(self.x_val)
+        for start in range(0, n, _VAL_CHUNK):
+            sl = slice(start, start + _VAL_CHUNK)
+            x = self.x_val[sl]
+            out = self.model(x, self.codes_val[sl], self.eps_val[sl])
+            terms = cvae_loss(x, out, self.model.decoder.logvar, self.config.kl_weight)
+            sums += torch.stack(terms).double() * len(x)
+        loss, recon, kl = (sums / n).tolist()
+        return {"val_loss": loss, "val_recon": recon, "val_kl": kl}
+
+    # -- the run ------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        from tqdm.auto import tqdm
+
+        if self.epoch == 0 and not self.kept_state:
+            # epoch 0 = the untrained model: a valid checkpoint even with epochs=0
+            self.best_val = self.kept_val = self._validate()["val_loss"]
+            self.kept_state = self._state_copy()
+        bar = tqdm(
+            total=self.config.epochs,
+            initial=min(self.epoch, self.config.epochs),
+            desc="train",
+            unit="epoch",
+            disable=not self.progress,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
+        with bar:
+            while self.epoch < self.config.epochs and not self.stopped_early:
+                start = time.perf_counter()
+                for group in self.optimizer.param_groups:
+                    group["lr"] = self.config.lr_at(self.epoch + 1)
+                row = {"epoch": self.epoch + 1, **self._train_epoch(), **self._validate()}
+                row["seconds"] = round(time.perf_counter() - start, 4)
+                if not math.isfinite(row["train_loss"]):
+                    raise GexgenError(
+                        f"the training loss became {row['train_loss']} at epoch {row['epoch']}; "
+                        f"lower --lr (now {self.config.lr}) and start again with --overwrite"
+                    )
+                self.epoch += 1
+                row["lr"] = self.optimizer.param_groups[0]["lr"]
+                self.history.append(row)
+                self._update_best(row["val_loss"])
+                bar.update(1)
+                bar.set_postfix(
+                    train=f"{row['train_loss']:.2f}",
+                    val=f"{row['val_loss']:.2f}",
+                    best=f"{self.best_val:.2f}@{self.best_epoch}",
+                    refresh=False,
+                )
+                if self.epoch % self.config.checkpoint_every == 0:
+                    self._save()
+        self._save()
+        return TrainResult(
+            run_dir=self.out_dir,
+            checkpoint_path=self.out_dir / CHECKPOINT_NAME,
+            best_epoch=self.best_epoch,
+            best_val_loss=self.best_val,
+            kept_epoch=self.kept_epoch,
+            epochs_run=self.epoch,
+            stopped_early=self.stopped_early,
+            history=list(self.history),
+        )
+
+    def _update_best(self, val_loss: float) -> None:
+        """Track the lowest validation loss (early stopping); keep its weights or the last."""
+        if val_loss < self.best_val:
+            self.best_val, self.best_epoch, self.since_best = val_loss, self.epoch, 0
+            if self.config.keep == "best":
+                self.kept_state = self._state_copy()
+        else:
+            self.since_best += 1
+            patience = self.config.patience
+            self.stopped_early = patience is not None and self.since_best >= patience
+        if self.config.keep == "last":
+            self.kept_epoch, self.kept_val = self.epoch, val_loss
+            self.kept_state = self._state_copy()
+        else:
+            self.kept_epoch, self.kept_val = self.best_epoch, self.best_val
+
+    def _state_copy(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    # -- persistence --------------------------------------------------------------
+    def _save(self) -> None:
+        cpu = {k: v.cpu() for k, v in self.kept_state.items()}
+        common = {"config": self.config.to_dict(), "data_sha256": self.data.data_sha256}
+        save_dict(
+            {
+                "format": TRAINING_STATE_FORMAT,
+                "format_version": FORMAT_VERSION,
+                **common,
+                "epoch": self.epoch,
+                "device_type": self.device.type,
+                "model_state": {k: v.cpu() for k, v in self.model.state_dict().items()},
+                "optimizer_state": self.optimizer.state_dict(),
+                "kept_state": cpu,
+                "kept_epoch": self.kept_epoch,
+                "kept_val": self.kept_val,
+                "best_epoch": self.best_epoch,
+                "best_val": self.best_val,
+                "since_best": self.since_best,
+                "stopped_early": self.stopped_early,
+                "history": self.history,
+                "shuffle_rng": self.shuffle_rng.get_state(),
+                "noise_rng": self.noise_rng.get_state(),
+            },
+            self.out_dir / TRAINING_STATE_NAME,
+        )
+        save_dict(self._checkpoint(cpu), self.out_dir / CHECKPOINT_NAME)
+        write_history(self.history, self.out_dir / HISTORY_NAME)
+
+    def _checkpoint(self, model_state: dict[str, torch.Tensor]) -> dict[str, Any]:
+        d = self.data
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "format_version": FORMAT_VERSION,
+            "model_type": "cvae",
+            "model_config": self.model_config,
+            "model_state": model_state,
+            "config": self.config.to_dict(),
+            "genes": {"symbols": d.gene_symbols, "entrez_ids": d.entrez_ids},
+            "labels": d.labels,
+            "combinations": d.combinations,
+            "scaler": d.scaler.to_dict(),
+            "split": d.sample_ids,
+            "training": {
+                "data_sha256": d.data_sha256,
+                "n_train": len(d.x_fit),
+                "n_val": len(d.x_val),
+                "epochs": self.epoch,
+                "best_epoch": self.best_epoch,  # lowest validation loss
+                "best_val_loss": self.best_val,
+                "keep": self.config.keep,
+                "kept_epoch": self.kept_epoch,  # the weights in model_state
+                "val_loss": self.kept_val,  # of those weights
+                "stopped_early": self.stopped_early,
+            },
+            "history": self.history,
+            "versions": versions(),
+            "created": utc_now(),
+        }
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        try:
+            self.model.load_state_dict(state["model_state"])
+            self.optimizer.load_state_dict(state["optimizer_state"])
+            self.shuffle_rng.set_state(state["shuffle_rng"])
+            if state["device_type"] == self.device.type:
+                self.noise_rng.set_state(state["noise_rng"])
+            else:  # another device's generator state does not transfer
+                self.noise_rng.manual_seed(self.config.seed + 1 + int(state["epoch"]))
+            self.kept_state = {k: v.to(self.device) for k, v in state["kept_state"].items()}
+            self.kept_epoch = int(state["kept_epoch"])
+            self.kept_val = float(state["kept_val"])
+            self.epoch = int(state["epoch"])
+            self.best_epoch = int(state["best_epoch"])
+            self.best_val = float(state["best_val"])
+            self.since_best = int(state["since_best"])
+            self.history = list(state["history"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise GexgenError(
+                f"the training state in {str(self.out_dir)!r} does not match this model "
+                f"({str(exc).splitlines()[0]}); start again with --overwrite"
+            ) from exc
+        # a larger --patience may let a run that stopped early go on
+        patience = self.config.patience
+        self.stopped_early = patience is not None and self.since_best >= patience

@@ -1,0 +1,88 @@
+"""Benchmark settings, model/epoch parsing and the printed table."""
+
+from __future__ import annotations
+
+import pytest
+
+from gexgen.benchmark import (
+    MODEL_NAMES,
+    PAPER_GAMMA,
+    BenchmarkConfig,
+    format_table,
+    parse_epochs,
+    parse_models,
+)
+from gexgen.benchmark.scoring import reference_row, summary_row
+from gexgen.errors import GexgenError
+
+
+def test_defaults_are_the_published_budgets_and_quick_is_smaller():
+    full, quick = BenchmarkConfig(), BenchmarkConfig.quick()
+    assert full.models == MODEL_NAMES == ("cvae", "wgan-gp", "ctgan", "tvae")
+    assert [full.epochs_of(m) for m in MODEL_NAMES] == [1400, 2000, 300, 300]
+    assert all(quick.epochs_of(m) < full.epochs_of(m) for m in MODEL_NAMES)
+    assert quick.quick_preset and not full.quick_preset
+    assert BenchmarkConfig.quick(cvae_epochs=7).cvae_epochs == 7
+    assert PAPER_GAMMA == {"cvae": 0.984, "wgan-gp": 0.978, "ctgan": 0.592, "tvae": 0.887}
+
+
+def test_parse_models_lists_valid_names_on_error():
+    assert parse_models("TVAE, cvae") == ("tvae", "cvae")
+    with pytest.raises(
+        GexgenError, match="unknown model.*'vae'.*valid: cvae, wgan-gp, ctgan, tvae"
+    ):
+        parse_models("cvae,vae")
+    with pytest.raises(GexgenError, match="twice"):
+        parse_models("cvae,cvae")
+    with pytest.raises(GexgenError, match="no model"):
+        parse_models(" , ")
+    with pytest.raises(GexgenError, match="unknown model"):
+        BenchmarkConfig(models=("gan",))
+
+
+def test_parse_epochs_and_with_epochs():
+    assert parse_epochs("7", ("cvae", "tvae")) == {"cvae": 7, "tvae": 7}
+    assert parse_epochs("cvae=3, wgan-gp=4", MODEL_NAMES) == {"cvae": 3, "wgan-gp": 4}
+    for bad, match in (("x", "must be a number"), ("cvae=0", ">= 1"), ("gan=3", "unknown model")):
+        with pytest.raises(GexgenError, match=match):
+            parse_epochs(bad, MODEL_NAMES)
+    cfg = BenchmarkConfig().with_epochs({"wgan-gp": 9, "tvae": 2})
+    assert (cfg.wgan_epochs, cfg.tvae_epochs, cfg.cvae_epochs) == (9, 2, 1400)
+
+
+def test_config_rejects_bad_budgets():
+    with pytest.raises(GexgenError, match="tabular_batch_size"):
+        BenchmarkConfig(tabular_batch_size=25)
+    with pytest.raises(GexgenError, match="throughput_samples"):
+        BenchmarkConfig(throughput_samples=0)
+
+
+def _metrics(gamma: float) -> dict:
+    return {
+        "gamma": {"gamma": gamma},
+        "gamma_ceiling": {"gamma": 0.99},
+        "prdc": {"precision": 0.9, "recall": 0.5, "density": 1.1, "coverage": 0.7},
+        "detection": {"auc": 0.61},
+        "tstr": {
+            "tissue": {
+                "train_synthetic": {"balanced_accuracy": 0.8},
+                "train_real": {"balanced_accuracy": 0.97},
+            }
+        },
+        "gene_moments": {"overall": {"mean_r": 0.99, "std_r": 0.9}},
+    }
+
+
+def test_summary_rows_and_table_layout():
+    rows = [reference_row(_metrics(0.95)), summary_row("cvae", _metrics(0.95), None)]
+    assert rows[0] == {"model": "real (ceiling)", "gamma": 0.99, "tstr_tissue": 0.97}
+    assert rows[1]["paper_gamma"] == 0.984 and rows[1]["tstr_tissue"] == 0.8
+    text = format_table(rows)
+    lines = text.splitlines()
+    assert lines[0].split()[:3] == ["model", "gamma", "paper"]
+    assert "TSTR tissue" in lines[0]
+    assert set(lines[1]) <= {"-", " "}
+    assert len({len(line) for line in lines}) == 1  # aligned columns
+    assert lines[2].split()[:2] == ["real", "(ceiling)"] and "0.990" in lines[2]
+    cvae = lines[3].split()
+    assert cvae[:3] == ["cvae", "0.950", "0.984"] and "0.610" in cvae
