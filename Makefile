@@ -47,7 +47,7 @@ demo: setup
 	$(VENV)/bin/gexgen demo --out $(DEMO_DIR)
 
 benchmark: setup
-	$(PY) benchmarks/run_all.py
+	for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache
