@@ -23,9 +23,12 @@ def demo(
         ),
     ] = None,
     n_profiles: Annotated[int, typer.Option(help="Profiles to generate.")] = 1_000_000,
-    epochs: Annotated[int, typer.Option(help="Training epochs at most.")] = 300,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 250,
     device: Annotated[str, typer.Option(help="Training device: auto, cpu or cuda.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of split, training and generation.")] = 0,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads for training (default: torch's).")
+    ] = None,
 ) -> None:
     """Run the whole pipeline on real TCGA + GTEx data: cohort, CVAE, ONNX, 1M profiles, report.
 
@@ -35,5 +38,7 @@ def demo(
 
     if n_profiles < 1 or epochs < 0:
         raise ValueError(f"--n-profiles must be >= 1 and --epochs >= 0, got {n_profiles}, {epochs}")
-    config = DemoConfig(n_profiles=n_profiles, epochs=epochs, device=device, seed=seed)
+    config = DemoConfig(
+        n_profiles=n_profiles, epochs=epochs, device=device, seed=seed, threads=threads
+    )
     run_demo(out, data, config, echo=typer.echo)
