@@ -55,6 +55,9 @@ def test_config_rejects_bad_budgets():
         BenchmarkConfig(tabular_batch_size=25)
     with pytest.raises(GexgenError, match="throughput_samples"):
         BenchmarkConfig(throughput_samples=0)
+    with pytest.raises(GexgenError, match="wgan_patience"):
+        BenchmarkConfig(wgan_patience=0)
+    assert BenchmarkConfig(cvae_patience=None).cvae_patience is None
 
 
 def _metrics(gamma: float) -> dict:

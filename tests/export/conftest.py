@@ -1,44 +1,28 @@
-"""Small synthetic cohorts for fast training tests (the real cohort is in tests/conftest.py)."""
+"""Small trained runs for export tests (synthetic cohort; the real one: tests/conftest.py)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import anndata
-import numpy as np
-import pandas as pd
 import pytest
 
-from gexgen.data.cohort import write_cohort
 from gexgen.train.config import TrainConfig
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
+from cohort_factory import make_cohort  # noqa: E402
 
-def make_cohort(
-    path: Path, n: int = 144, n_genes: int = 24, seed: int = 0, log_scaled: bool = False
-) -> Path:
-    """3 tissues x 2 statuses with group-specific means and a low-rank within-group signal."""
-    rng = np.random.default_rng(seed)
-    tissue = np.array(["kidney", "liver", "lung"])[np.arange(n) % 3]
-    status = np.array(["normal", "tumor"])[(np.arange(n) // 3) % 2]
-    group = (np.arange(n) % 3) * 2 + (np.arange(n) // 3) % 2
-    means = rng.normal(4.0, 1.5, size=(6, n_genes))
-    loadings = rng.normal(0, 0.5, size=(2, n_genes))
-    log_x = means[group] + rng.normal(size=(n, 2)) @ loadings + rng.normal(0, 0.2, (n, n_genes))
-    log_x = np.clip(log_x, 0, None).astype(np.float32)
-    x = log_x if log_scaled else (np.exp2(log_x) - 1).astype(np.float32)
-    split = np.where(np.arange(n) % 4 == 0, "test", "train")
-    obs = pd.DataFrame(
-        {"tissue": tissue, "status": status, "split": split},
-        index=[f"s{i:04d}" for i in range(n)],
-    ).astype("category")
-    genes = [f"G{j}" for j in range(n_genes)]
-    var = pd.DataFrame(
-        {"symbol": genes, "entrez_id": pd.array(range(100, 100 + n_genes), dtype="Int64")},
-        index=genes,
-    )
-    adata = anndata.AnnData(x, obs=obs, var=var)
-    adata.uns["gexgen"] = {"log_scaled": log_scaled}
-    return write_cohort(adata, path)
+TINY = TrainConfig(
+    encoder_hidden=(32, 16),
+    n_latent=4,
+    decoder_hidden=(16, 32),
+    batch_size=16,
+    lr=1e-2,
+    epochs=3,
+    device="cpu",
+    patience=None,
+    threads=1,
+)
 
 
 @pytest.fixture(scope="session")
@@ -46,16 +30,22 @@ def tiny_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_cohort(tmp_path_factory.mktemp("tiny") / "tiny.h5ad")
 
 
-@pytest.fixture
-def tiny_config() -> TrainConfig:
-    """Small widths and a few epochs: a run takes well under a second."""
-    return TrainConfig(
-        encoder_hidden=(32, 16),
-        n_latent=4,
-        decoder_hidden=(16, 32),
-        batch_size=16,
-        lr=1e-3,
-        epochs=3,
-        device="cpu",
-        patience=None,
-    )
+@pytest.fixture(scope="session")
+def tiny_run(tiny_cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A trained run with the paper's model shape (small widths), N(0, I) prior."""
+    from gexgen.train import train_cvae
+
+    out = tmp_path_factory.mktemp("runs") / "cvae"
+    train_cvae(tiny_cohort, out, TINY, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def noisy_run(tiny_cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Learned per-gene variance and a conditional prior: the graph takes ``eps``."""
+    from gexgen.train import train_cvae
+
+    out = tmp_path_factory.mktemp("runs") / "cvae_lv"
+    config = TINY.replace(learned_variance=True, conditional_prior=True)
+    train_cvae(tiny_cohort, out, config, progress=False)
+    return out

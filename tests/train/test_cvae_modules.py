@@ -138,3 +138,15 @@ def test_conditional_prior_starts_standard_and_maps_noise():
 def test_conditional_prior_refuses_too_many_combinations():
     with pytest.raises(GexgenError, match="too large"):
         ConditionalPrior((100, 100), 4)
+
+
+def test_package_exports_resolve_without_importing_torch_first():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gexgen.train as t; from gexgen.train.config import TrainConfig; "
+        "assert 'torch' not in sys.modules; "
+        "[getattr(t, name) for name in t.__all__]; assert 'torch' in sys.modules"
+    )
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

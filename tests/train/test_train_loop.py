@@ -156,7 +156,7 @@ def test_early_stopping_stops_after_patience(tiny_cohort, tiny_config, tmp_path)
 
 @pytest.mark.parametrize("variant", ["learned_variance", "conditional_prior", "log_scaled"])
 def test_model_variants_train(variant, tiny_config, tmp_path):
-    from conftest import make_cohort
+    from cohort_factory import make_cohort
 
     cohort = make_cohort(tmp_path / "c.h5ad", log_scaled=variant == "log_scaled")
     config = tiny_config if variant == "log_scaled" else tiny_config.replace(**{variant: True})

@@ -61,6 +61,10 @@ class BenchmarkConfig:
             problems.append(
                 f"tabular_batch_size must be a multiple of 10, got {self.tabular_batch_size}"
             )
+        for name in ("cvae_patience", "wgan_patience"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or value < 1):
+                problems.append(f"{name} must be >= 1 (or None: no early stop), got {value!r}")
         if self.threads is not None and self.threads < 1:
             problems.append(f"threads must be >= 1, got {self.threads}")
         if not self.conditions:

@@ -150,6 +150,7 @@ def run_cvae(data: BenchmarkData, cfg: Any, out_dir: Path, log: Log, progress: b
         conditions=tuple(data.conditions),
         seed=cfg.seed,
         device=cfg.device,
+        threads=cfg.threads,
     )
     log(f"  training (up to {config.epochs} epochs, patience {config.patience})")
     result, fit_s = _timed(
@@ -176,6 +177,7 @@ def run_wgan(data: BenchmarkData, cfg: Any, out_dir: Path, log: Log, progress: b
         conditions=tuple(data.conditions),
         seed=cfg.seed,
         device=cfg.device,
+        threads=cfg.threads,
     )
     log(
         f"  training (up to {config.epochs} epochs, gamma every {config.eval_every}, "

@@ -38,6 +38,17 @@ def benchmark(
             "'cvae=300,wgan-gp=100' (overrides the preset)."
         ),
     ] = None,
+    cvae_patience: Annotated[
+        int | None,
+        typer.Option(help="CVAE: epochs without a better validation loss before stopping."),
+    ] = None,
+    wgan_patience: Annotated[
+        int | None,
+        typer.Option(
+            help="WGAN-GP: validation-gamma evaluations (every 5 epochs) without improvement "
+            "before stopping."
+        ),
+    ] = None,
     conditions: Annotated[
         str, typer.Option(help="Comma-separated label columns every model conditions on.")
     ] = "tissue,status",
@@ -53,6 +64,13 @@ def benchmark(
         int | None,
         typer.Option(help="Profiles drawn to time sampling (default 5,000; 2,000 with --quick)."),
     ] = None,
+    tabular_batch_size: Annotated[
+        int,
+        typer.Option(
+            help="CTGAN/TVAE batch size (the package's 500; a multiple of 10). One epoch is "
+            "n_train / batch steps, so small cohorts get few steps per epoch."
+        ),
+    ] = 500,
     umap: Annotated[bool, typer.Option(help="Draw the UMAP panels (one per model).")] = True,
     overwrite: Annotated[
         bool, typer.Option(help="Replace the results in an existing --out folder.")
@@ -79,9 +97,14 @@ def benchmark(
         "device": device,
         "threads": threads,
         "umap": umap,
+        "tabular_batch_size": tabular_batch_size,
     }
     if throughput_samples is not None:
         changes["throughput_samples"] = throughput_samples
+    if cvae_patience is not None:
+        changes["cvae_patience"] = cvae_patience
+    if wgan_patience is not None:
+        changes["wgan_patience"] = wgan_patience
     config = BenchmarkConfig.quick(**changes) if quick else BenchmarkConfig(**changes)
     if epochs is not None:
         config = config.with_epochs(parse_epochs(epochs, names))

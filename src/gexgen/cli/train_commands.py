@@ -163,6 +163,8 @@ def train(
     """
     from gexgen.train import train_cvae
 
+    if resume and overwrite:
+        raise GexgenError("--resume and --overwrite exclude each other; choose one")
     changes = _config_changes(
         epochs=epochs,
         batch_size=batch_size,

@@ -65,5 +65,6 @@ class GeneratorGraph(nn.Module):
         if self.noise_input:
             standardized = standardized + inputs[self.n_labels] * self.noise_scale
         log_expression = standardized * self.std + self.mean
-        expression = torch.clamp(torch.exp2(log_expression) - 1.0, min=0.0)
+        # pow(2, x) rather than exp2: the TorchScript fallback exporter has no exp2
+        expression = torch.clamp(torch.pow(2.0, log_expression) - 1.0, min=0.0)
         return log_expression, expression

@@ -1,4 +1,4 @@
-"""Training (PyTorch): the paper's conditional VAE, its loop, tuning grid and checkpoints.
+"""Training (PyTorch): the paper's CVAE and the WGAN-GP baseline, loops, tuning, checkpoints.
 
 Names load lazily, so ``gexgen.train.config`` (and the CLI's help) can be
 imported without importing torch.
@@ -28,6 +28,12 @@ _EXPORTS = {
     "decoder_from_checkpoint": "checkpoint",
     "load_checkpoint": "checkpoint",
     "load_training_state": "checkpoint",
+    # the WGAN-GP baseline (Viñas et al. 2022), same checkpoint and export path
+    "WGANGP": "wgan",
+    "generator_from_checkpoint": "wgan",
+    "WGANConfig": "wgan_loop",
+    "WGANResult": "wgan_loop",
+    "train_wgan": "wgan_loop",
 }
 
 __all__ = sorted(_EXPORTS)

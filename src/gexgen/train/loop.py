@@ -70,9 +70,10 @@ def train_cvae(
 ) -> TrainResult:
     """Train a conditional VAE on a cohort's training split and write ``out_dir``.
 
-    Writes ``config.json``, ``history.csv``, ``checkpoint.pt`` (weights of the
-    epoch with the lowest validation loss) and ``training_state.pt`` (for
-    ``resume``). Every input is checked before anything is written.
+    Writes ``config.json``, ``history.csv``, ``checkpoint.pt`` (the weights of
+    the epoch with the lowest validation loss, or of the last epoch with
+    ``keep="last"``) and ``training_state.pt`` (for ``resume``). Every input is
+    checked before anything is written.
 
     Examples
     --------
@@ -88,7 +89,7 @@ def train_cvae(
     if not resume:
         check_new_run_dir(out_dir, overwrite)
     data = prepare_training_data(cohort_path, config)
-    if state is not None and state["data_sha256"] != data.data_sha256:
+    if state is not None and state.get("data_sha256") != data.data_sha256:
         raise GexgenError(
             f"the cohort {str(cohort_path)!r} differs from the one run {str(out_dir)!r} was "
             "trained on (data sha256 mismatch); resume with the same cohort or start anew"
@@ -269,9 +270,11 @@ class _Trainer:
                 self._update_best(row["val_loss"])
                 bar.update(1)
                 bar.set_postfix(
-                    train=f"{row['train_loss']:.2f}",
-                    val=f"{row['val_loss']:.2f}",
-                    best=f"{self.best_val:.2f}@{self.best_epoch}",
+                    {
+                        "train": f"{row['train_loss']:.2f}",
+                        "val": f"{row['val_loss']:.2f}",
+                        "best": f"{self.best_val:.2f}@{self.best_epoch}",
+                    },
                     refresh=False,
                 )
                 if self.epoch % self.config.checkpoint_every == 0:

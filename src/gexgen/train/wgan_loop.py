@@ -77,6 +77,7 @@ class WGANConfig:
     seed: int = 0  # seeds weights, validation split, shuffling and noise
     device: str = "auto"  # "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:N"
     val_fraction: float = 0.1  # part of the training split held out for the gamma score
+    threads: int | None = None  # CPU threads for torch during the run (None: torch's default)
 
     def __post_init__(self) -> None:
         for name in ("generator_hidden", "critic_hidden", "conditions"):
@@ -105,6 +106,8 @@ class WGANConfig:
             problems.append(f"conditions must name distinct label columns, got {self.conditions}")
         if not 0.0 < self.val_fraction < 1.0:
             problems.append(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.threads is not None and self.threads < 1:
+            problems.append(f"threads must be >= 1 (or None), got {self.threads}")
         if problems:
             raise GexgenError("invalid WGAN-GP config: " + "; ".join(problems))
         self.data_config()  # checks the device string and the shared fields
@@ -198,7 +201,13 @@ def train_wgan(
     out_dir.mkdir(parents=True, exist_ok=True)
     clear_run_files(out_dir)
     write_json({"model_type": "wgan-gp", **config.to_dict()}, out_dir / CONFIG_NAME)
-    return trainer.run()
+    before = torch.get_num_threads()
+    if config.threads is not None:  # batch 32: a second thread mostly waits (small GEMMs)
+        torch.set_num_threads(config.threads)
+    try:
+        return trainer.run()
+    finally:
+        torch.set_num_threads(before)
 
 
 class _WGANTrainer:

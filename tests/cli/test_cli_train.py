@@ -1,0 +1,174 @@
+"""`gexgen train`, `gexgen tune` and `gexgen export` through typer's CliRunner.
+
+Each bad input gives exit code 1, one "Error: ..." line on stderr, and leaves
+the files as they were.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import anndata
+import pytest
+from typer.testing import CliRunner
+
+from gexgen.cli import app
+from gexgen.data.cohort import write_cohort
+from gexgen.train import TrainConfig, load_checkpoint
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
+from cohort_factory import make_cohort  # noqa: E402  (tests/train/cohort_factory.py)
+
+runner = CliRunner()
+TINY = [
+    "--encoder-hidden", "32,16", "--n-latent", "4", "--decoder-hidden", "16,32",
+    "--batch-size", "16", "--lr", "0.01", "--device", "cpu", "--threads", "1", "--no-progress",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory) -> Path:
+    return make_cohort(tmp_path_factory.mktemp("cli") / "cohort.h5ad")
+
+
+def _files(folder: Path) -> dict[Path, bytes]:
+    if not folder.exists():
+        return {}
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _assert_one_line_error(result, message: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: "), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert message in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_train_resume_and_export(cohort, tmp_path):
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["train", str(cohort), "--out", str(run), "--epochs", "2", *TINY])
+    assert result.exit_code == 0, result.output
+    assert "trained 2 epochs" in result.stdout and "checkpoint" in result.stdout
+    ckpt = load_checkpoint(run)
+    config = TrainConfig.from_dict(ckpt["config"])
+    assert config.encoder_hidden == (32, 16) and config.lr == 0.01 and config.batch_norm
+    assert config.epochs == 2 and config.patience == 100  # the default when not given
+
+    # --resume keeps the saved config; only --epochs changes
+    result = runner.invoke(
+        app, ["train", str(cohort), "--out", str(run), "--resume", "--epochs", "3", "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    assert load_checkpoint(run)["training"]["epochs"] == 3
+
+    out = tmp_path / "generator.onnx"
+    result = runner.invoke(app, ["export", str(run), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and "max abs diff" in result.stdout and "dynamo" in result.stdout
+
+
+def test_patience_zero_means_no_early_stopping(cohort, tmp_path):
+    run = tmp_path / "run"
+    args = ["train", str(cohort), "--out", str(run), "--epochs", "1", "--patience", "0", *TINY]
+    assert runner.invoke(app, args).exit_code == 0
+    assert load_checkpoint(run)["config"]["patience"] is None
+
+
+def test_tune_prints_ranked_table_and_keeps_best(cohort, tmp_path):
+    out = tmp_path / "tune"
+    args = ["tune", str(cohort), "--out", str(out), "--epochs", "2", "--lr", "0.01", "--lr",
+            "0.001", "--layers", "2", "--batch-size", "16", "--n-latent", "4", "--device", "cpu",
+            "--threads", "1", "--no-progress"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if line.strip()[:1].isdigit()]
+    assert len(lines) == 2 and "lr=" in lines[0]
+    losses = [float(line.split()[2]) for line in lines]
+    assert losses == sorted(losses)
+    assert (out / "best" / "checkpoint.pt").is_file() and (out / "tune.csv").is_file()
+    assert not (out / "trials").exists()
+
+
+def _variant(cohort: Path, path: Path, change) -> Path:
+    adata = anndata.read_h5ad(cohort)
+    change(adata)
+    return write_cohort(adata, path)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--conditions", "tissue,grade"], "no label column(s) ['grade']"),
+        (["--batch-size", "999"], "fewer than batch size 999"),
+        (["--device", "tpu"], "unknown device 'tpu'"),
+        (["--encoder-hidden", "10,x"], "comma-separated integers"),
+        (["--keep", "middle"], "keep must be one of"),
+        (["--resume", "--overwrite"], "exclude each other"),
+    ],
+)
+def test_train_bad_options(cohort, tmp_path, args, message):
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["train", str(cohort), "--out", str(run), *TINY, *args])
+    _assert_one_line_error(result, message)
+    assert not run.exists()
+
+
+def test_train_single_class_label_and_missing_cohort(cohort, tmp_path):
+    one = _variant(cohort, tmp_path / "one.h5ad", lambda a: a.obs.__setitem__("status", "tumor"))
+    result = runner.invoke(app, ["train", str(one), "--out", str(tmp_path / "run"), *TINY])
+    _assert_one_line_error(result, "'status' has a single value")
+    result = runner.invoke(app, ["train", str(tmp_path / "no.h5ad"), "--out", str(tmp_path / "r")])
+    _assert_one_line_error(result, "not found")
+    assert not (tmp_path / "run").exists() and not (tmp_path / "r").exists()
+
+
+def test_existing_run_and_bad_resume_leave_files_alone(cohort, tmp_path):
+    run = tmp_path / "run"
+    assert (
+        runner.invoke(
+            app, ["train", str(cohort), "--out", str(run), "--epochs", "1", *TINY]
+        ).exit_code
+        == 0
+    )
+    before = _files(run)
+    result = runner.invoke(app, ["train", str(cohort), "--out", str(run), "--epochs", "1", *TINY])
+    _assert_one_line_error(result, "already exists")
+    result = runner.invoke(
+        app, ["train", str(cohort), "--out", str(run), "--resume", "--lr", "0.5", "--no-progress"]
+    )
+    _assert_one_line_error(result, "config differs")
+    other = _variant(cohort, tmp_path / "other.h5ad", lambda a: a.X.__imul__(3))
+    result = runner.invoke(
+        app, ["train", str(other), "--out", str(run), "--resume", "--no-progress"]
+    )
+    _assert_one_line_error(result, "sha256 mismatch")
+    assert _files(run) == before
+
+    (run / "training_state.pt").write_bytes(b"garbage")
+    damaged = _files(run)
+    result = runner.invoke(
+        app, ["train", str(cohort), "--out", str(run), "--resume", "--no-progress"]
+    )
+    _assert_one_line_error(result, "corrupt")
+    assert _files(run) == damaged
+
+    result = runner.invoke(app, ["train", str(cohort), "--out", str(tmp_path / "x"), "--resume"])
+    _assert_one_line_error(result, "cannot resume")
+
+
+def test_export_bad_inputs(cohort, tmp_path):
+    result = runner.invoke(
+        app, ["export", str(tmp_path / "none"), "--out", str(tmp_path / "g.onnx")]
+    )
+    _assert_one_line_error(result, "not found")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "checkpoint.pt").write_text("nope")
+    result = runner.invoke(
+        app, ["export", str(tmp_path / "bad"), "--out", str(tmp_path / "g.onnx")]
+    )
+    _assert_one_line_error(result, "corrupt")
+    result = runner.invoke(app, ["export", str(tmp_path / "bad"), "--out", str(tmp_path / "g.txt")])
+    _assert_one_line_error(result, "must end in .onnx")
+    assert not (tmp_path / "g.onnx").exists() and not (tmp_path / "g.txt").exists()
