@@ -157,8 +157,9 @@ def run_demo(
     with _step("2/5 train: conditional VAE", seconds, echo):
         result = train_cvae(cohort, out / "run", train_config, overwrite=True, progress=progress)
         echo(
-            f"    best epoch {result.best_epoch} of {result.epochs_run}, "
-            f"validation loss {result.best_val_loss:.4f}; checkpoint {result.checkpoint_path}"
+            f"    kept the weights of epoch {result.kept_epoch} of {result.epochs_run} "
+            f"(lowest validation loss {result.best_val_loss:.4f} at epoch {result.best_epoch}); "
+            f"checkpoint {result.checkpoint_path}"
         )
 
     generator = out / "generator.onnx"
