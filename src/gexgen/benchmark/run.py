@@ -19,6 +19,7 @@ from typing import Any
 
 from gexgen import __version__
 from gexgen._atomic import atomic_path
+from gexgen._json import json_default
 from gexgen.benchmark.config import PAPER_GAMMA, BenchmarkConfig
 from gexgen.benchmark.models import (
     MODEL_RUNNERS,
@@ -217,7 +218,7 @@ def _run_models(
     with atomic_path(out_dir / PAGE_NAME) as tmp:
         tmp.write_text(render_page(results, umap_png), encoding="utf-8")
     with atomic_path(out_dir / RESULTS_NAME) as tmp:
-        tmp.write_text(json.dumps(results, indent=2, default=_json_default) + "\n")
+        tmp.write_text(json.dumps(results, indent=2, default=json_default) + "\n")
     return results
 
 
@@ -269,18 +270,6 @@ def _standing_notes(config: BenchmarkConfig, models: dict[str, Any]) -> list[str
             + (" (fit shared with the other ctgan model)" if t["reused"] else "")
         )
     return notes
-
-
-def _json_default(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON-serializable: {type(value).__name__}")
 
 
 def command_line() -> str:

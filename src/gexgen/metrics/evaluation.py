@@ -24,6 +24,7 @@ import pandas as pd
 
 from gexgen import __version__
 from gexgen._atomic import atomic_path
+from gexgen._json import json_default
 from gexgen.errors import GexgenError
 from gexgen.metrics._sources import (
     ProfileSet,
@@ -338,7 +339,7 @@ def evaluate(
         evaluation.metrics["report"] = "report.html"
         write_report(evaluation, out / "report.html", config)
     with atomic_path(out / "metrics.json") as tmp:
-        text = json.dumps(_finite(evaluation.metrics), indent=2, default=_json_default)
+        text = json.dumps(_finite(evaluation.metrics), indent=2, default=json_default)
         tmp.write_text(text + "\n")
     return evaluation.metrics
 
@@ -352,16 +353,6 @@ def _finite(value: Any) -> Any:
     if isinstance(value, (float, np.floating)) and not np.isfinite(value):
         return None
     return value
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON-serializable: {type(value).__name__}")
 
 
 def _describe(source: Any, loaded: ProfileSet) -> str:
