@@ -39,7 +39,7 @@ class DemoConfig:
     lr: float = 3e-3  # paper: 1e-4, constant
     kl_weight: float = 2.0  # paper: 1
     conditional_prior: bool = True  # a prior learned per label combination (paper: N(0, I))
-    threads: int | None = None  # torch CPU threads (None: torch's default)
+    threads: int | None = 1  # torch CPU threads: 1 stays fast on a shared machine; None = torch's
     seed: int = 0  # seeds the split, the training and the generation
     device: str = "auto"  # CUDA when present, else CPU
     chunk_size: int = 65_536  # generation rows per chunk
