@@ -1,0 +1,67 @@
+"""The scripts in benchmarks/ still run, at toy sizes, and report sane figures.
+
+Timings are not asserted (the machines are shared); only that each script
+finishes, prints its ratio lines and writes consistent numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _run(script: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_gamma_scaling_matches_numpy_and_reports_ceiling(tmp_path: Path) -> None:
+    out = tmp_path / "gamma.json"
+    text = _run(
+        "gamma_scaling.py",
+        *("--sizes", "1500", "--reference-sizes", "1500", "--n-real", "300"),
+        *("--json", str(out)),
+    )
+    rows = {r["method"]: r for r in json.loads(out.read_text())}
+    assert set(rows) == {"gexgen", "numpy", "ceiling"}
+    assert abs(rows["gexgen"]["gamma"] - rows["numpy"]["gamma"]) < 1e-8
+    assert 0.0 < rows["gexgen"]["gamma"] <= 1.0
+    assert all(r["seconds"] > 0 for r in rows.values())
+    assert "the bare float32 X.T @ X (ceiling)" in text
+    assert "numpy reference / gexgen" in text
+
+
+def test_generate_throughput_reports_each_format(tmp_path: Path) -> None:
+    out = tmp_path / "generate.json"
+    text = _run(
+        "generate_throughput.py",
+        *("--rows", "512", "--rounds", "1", "--file-rows", "1024", "--large-n", "0"),
+        *("--workdir", str(tmp_path), "--json", str(out)),
+    )
+    results = json.loads(out.read_text())
+    assert {"throughput", "npy", "parquet", "formats"} <= set(results)
+    for fmt in (".npy", ".parquet", ".h5ad", ".csv"):
+        assert fmt in text
+    assert not list(tmp_path.glob("gexgen_bench_*")), "scratch folder left behind"
+
+
+def test_train_throughput_reports_gemm_ratio() -> None:
+    text = _run(
+        "train_throughput.py",
+        *("--n-train", "300", "--genes", "40", "--epochs", "2", "--large-batch", "64"),
+    )
+    rows = [line.split() for line in text.splitlines() if line.strip().startswith(("50 ", "64 "))]
+    assert len(rows) == 5
+    for row in rows:
+        assert float(row[3]) > 0  # s/epoch
+        assert row[-1].endswith("%")
