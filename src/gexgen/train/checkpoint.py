@@ -36,7 +36,7 @@ import datetime as _dt
 import os
 import platform
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -47,6 +47,9 @@ from gexgen._atomic import atomic_path
 from gexgen.errors import GexgenError
 from gexgen.train.cvae import CVAE
 
+if TYPE_CHECKING:
+    from gexgen.train.data import TrainingData
+
 __all__ = [
     "CHECKPOINT_NAME",
     "TRAINING_STATE_NAME",
@@ -56,6 +59,7 @@ __all__ = [
     "load_training_state",
     "build_model",
     "decoder_from_checkpoint",
+    "checkpoint_dict",
     "versions",
     "utc_now",
 ]
@@ -157,6 +161,45 @@ def decoder_from_checkpoint(ckpt: dict[str, Any]) -> nn.Module:
     except (RuntimeError, KeyError) as exc:
         raise GexgenError(f"checkpoint weights do not match its model_config: {exc}") from exc
     return model.decoder.eval()
+
+
+def checkpoint_dict(
+    model_type: str,
+    model_config: dict[str, Any],
+    model_state: dict[str, torch.Tensor],
+    config: dict[str, Any],
+    data: TrainingData,
+    training: dict[str, Any],
+    history: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The ``checkpoint.pt`` dict (layout above) of a run on ``data``.
+
+    ``model_state`` is moved to the CPU; ``training`` holds the run's own
+    figures (epochs, best epoch, validation score ...) and is prefixed with the
+    data's fingerprint and sizes.
+    """
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model_type": model_type,
+        "model_config": model_config,
+        "model_state": {k: v.cpu() for k, v in model_state.items()},
+        "config": config,
+        "genes": {"symbols": data.gene_symbols, "entrez_ids": data.entrez_ids},
+        "labels": data.labels,
+        "combinations": data.combinations,
+        "scaler": data.scaler.to_dict(),
+        "split": data.sample_ids,
+        "training": {
+            "data_sha256": data.data_sha256,
+            "n_train": len(data.x_fit),
+            "n_val": len(data.x_val),
+            **training,
+        },
+        "history": history,
+        "versions": versions(),
+        "created": utc_now(),
+    }
 
 
 def versions() -> dict[str, str]:

@@ -5,11 +5,18 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from gexgen.errors import GexgenError
 
-__all__ = ["TrainConfig", "resolve_device", "hidden_for_depth", "LR_SCHEDULES", "KEEP_CHOICES"]
+__all__ = [
+    "DictConfig",
+    "TrainConfig",
+    "resolve_device",
+    "hidden_for_depth",
+    "LR_SCHEDULES",
+    "KEEP_CHOICES",
+]
 
 LR_SCHEDULES = ("constant", "cosine")
 KEEP_CHOICES = ("best", "last")
@@ -19,8 +26,33 @@ COSINE_FLOOR = 0.02  # the cosine schedule ends at this fraction of lr
 RESUMABLE_FIELDS = frozenset({"epochs", "patience", "device", "threads", "checkpoint_every"})
 
 
+_C = TypeVar("_C", bound="DictConfig")
+
+
+class DictConfig:
+    """JSON round trip for the frozen config dataclasses (``KIND`` names them in errors)."""
+
+    KIND = "training"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (tuples become lists)."""
+        return {
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in dataclasses.asdict(self).items()  # type: ignore[call-overload]
+        }
+
+    @classmethod
+    def from_dict(cls: type[_C], d: dict[str, Any]) -> _C:
+        """Inverse of :meth:`to_dict`; unknown keys raise an error listing the valid ones."""
+        valid = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(d) - valid)
+        if unknown:
+            raise GexgenError(f"unknown {cls.KIND} config key(s) {unknown}; valid: {sorted(valid)}")
+        return cls(**d)
+
+
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(DictConfig):
     """Hyperparameters of a conditional VAE run; the defaults are the paper's.
 
     Examples
@@ -114,21 +146,6 @@ class TrainConfig:
         return self.lr * (
             COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * progress))
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able dict (tuples become lists)."""
-        return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        """Inverse of :meth:`to_dict`; unknown keys raise an error listing the valid ones."""
-        valid = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - valid)
-        if unknown:
-            raise GexgenError(f"unknown training config key(s) {unknown}; valid: {sorted(valid)}")
-        return cls(**d)
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed (validated)."""

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,29 +13,26 @@ import torch
 
 from gexgen.errors import GexgenError
 from gexgen.train.checkpoint import (
-    CHECKPOINT_FORMAT,
     CHECKPOINT_NAME,
     FORMAT_VERSION,
     TRAINING_STATE_FORMAT,
     TRAINING_STATE_NAME,
     build_model,
+    checkpoint_dict,
     load_training_state,
     save_dict,
-    utc_now,
-    versions,
 )
 from gexgen.train.config import TrainConfig, resolve_device
 from gexgen.train.cvae import CVAE, cvae_loss
 from gexgen.train.data import TrainingData, prepare_training_data
 from gexgen.train.run_dir import (
-    CONFIG_NAME,
     HISTORY_NAME,
     check_new_run_dir,
-    clear_run_files,
     config_differences,
+    start_run_dir,
     write_history,
-    write_json,
 )
+from gexgen.train.trainer_common import epoch_bar, state_copy, torch_threads
 
 __all__ = ["TrainResult", "train_cvae"]
 
@@ -95,31 +89,11 @@ def train_cvae(
             "trained on (data sha256 mismatch); resume with the same cohort or start anew"
         )
 
-    with _torch_threads(config.threads):
+    with torch_threads(config.threads):
         trainer = _Trainer(config, data, device, out_dir, state, progress)
-
         # -- nothing was written before this line --
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if not resume:
-            clear_run_files(out_dir)
-        write_json(config.to_dict(), out_dir / CONFIG_NAME)
+        start_run_dir(out_dir, config.to_dict(), fresh=not resume)
         return trainer.run()
-
-
-@contextlib.contextmanager
-def _torch_threads(threads: int | None) -> Iterator[None]:
-    """Run with ``threads`` CPU threads, then restore torch's setting.
-
-    On a busy machine one thread per process is often faster than two: OpenMP
-    threads that wait for a descheduled partner waste their time slices.
-    """
-    before = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _load_resume_state(out_dir: Path, config: TrainConfig) -> dict[str, Any]:
@@ -237,21 +211,11 @@ class _Trainer:
 
     # -- the run ------------------------------------------------------------------
     def run(self) -> TrainResult:
-        from tqdm.auto import tqdm
-
         if self.epoch == 0 and not self.kept_state:
             # epoch 0 = the untrained model: a valid checkpoint even with epochs=0
             self.best_val = self.kept_val = self._validate()["val_loss"]
-            self.kept_state = self._state_copy()
-        bar = tqdm(
-            total=self.config.epochs,
-            initial=min(self.epoch, self.config.epochs),
-            desc="train",
-            unit="epoch",
-            disable=not self.progress,
-            file=sys.stderr,
-            dynamic_ncols=True,
-        )
+            self.kept_state = state_copy(self.model)
+        bar = epoch_bar(self.config.epochs, "train", initial=self.epoch, enabled=self.progress)
         with bar:
             while self.epoch < self.config.epochs and not self.stopped_early:
                 start = time.perf_counter()
@@ -296,34 +260,31 @@ class _Trainer:
         if val_loss < self.best_val:
             self.best_val, self.best_epoch, self.since_best = val_loss, self.epoch, 0
             if self.config.keep == "best":
-                self.kept_state = self._state_copy()
+                self.kept_state = state_copy(self.model)
         else:
             self.since_best += 1
             patience = self.config.patience
             self.stopped_early = patience is not None and self.since_best >= patience
         if self.config.keep == "last":
             self.kept_epoch, self.kept_val = self.epoch, val_loss
-            self.kept_state = self._state_copy()
+            self.kept_state = state_copy(self.model)
         else:
             self.kept_epoch, self.kept_val = self.best_epoch, self.best_val
 
-    def _state_copy(self) -> dict[str, torch.Tensor]:
-        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-
     # -- persistence --------------------------------------------------------------
     def _save(self) -> None:
-        cpu = {k: v.cpu() for k, v in self.kept_state.items()}
-        common = {"config": self.config.to_dict(), "data_sha256": self.data.data_sha256}
+        checkpoint = self._checkpoint()
         save_dict(
             {
                 "format": TRAINING_STATE_FORMAT,
                 "format_version": FORMAT_VERSION,
-                **common,
+                "config": checkpoint["config"],
+                "data_sha256": self.data.data_sha256,
                 "epoch": self.epoch,
                 "device_type": self.device.type,
                 "model_state": {k: v.cpu() for k, v in self.model.state_dict().items()},
                 "optimizer_state": self.optimizer.state_dict(),
-                "kept_state": cpu,
+                "kept_state": checkpoint["model_state"],
                 "kept_epoch": self.kept_epoch,
                 "kept_val": self.kept_val,
                 "best_epoch": self.best_epoch,
@@ -336,27 +297,17 @@ class _Trainer:
             },
             self.out_dir / TRAINING_STATE_NAME,
         )
-        save_dict(self._checkpoint(cpu), self.out_dir / CHECKPOINT_NAME)
+        save_dict(checkpoint, self.out_dir / CHECKPOINT_NAME)
         write_history(self.history, self.out_dir / HISTORY_NAME)
 
-    def _checkpoint(self, model_state: dict[str, torch.Tensor]) -> dict[str, Any]:
-        d = self.data
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "format_version": FORMAT_VERSION,
-            "model_type": "cvae",
-            "model_config": self.model_config,
-            "model_state": model_state,
-            "config": self.config.to_dict(),
-            "genes": {"symbols": d.gene_symbols, "entrez_ids": d.entrez_ids},
-            "labels": d.labels,
-            "combinations": d.combinations,
-            "scaler": d.scaler.to_dict(),
-            "split": d.sample_ids,
-            "training": {
-                "data_sha256": d.data_sha256,
-                "n_train": len(d.x_fit),
-                "n_val": len(d.x_val),
+    def _checkpoint(self) -> dict[str, Any]:
+        return checkpoint_dict(
+            "cvae",
+            self.model_config,
+            self.kept_state,
+            self.config.to_dict(),
+            self.data,
+            training={
                 "epochs": self.epoch,
                 "best_epoch": self.best_epoch,  # lowest validation loss
                 "best_val_loss": self.best_val,
@@ -365,10 +316,8 @@ class _Trainer:
                 "val_loss": self.kept_val,  # of those weights
                 "stopped_early": self.stopped_early,
             },
-            "history": self.history,
-            "versions": versions(),
-            "created": utc_now(),
-        }
+            history=self.history,
+        )
 
     def _restore(self, state: dict[str, Any]) -> None:
         try:

@@ -19,6 +19,7 @@ __all__ = [
     "RUN_FILES",
     "check_new_run_dir",
     "clear_run_files",
+    "start_run_dir",
     "config_differences",
     "write_json",
     "write_history",
@@ -44,6 +45,18 @@ def clear_run_files(out_dir: Path) -> None:
     """Remove the files a previous run wrote (only those: other files stay)."""
     for name in RUN_FILES:
         (out_dir / name).unlink(missing_ok=True)
+
+
+def start_run_dir(out_dir: Path, config: dict[str, Any], *, fresh: bool = True) -> None:
+    """Create ``out_dir`` and write ``config.json``; a ``fresh`` run first removes old run files.
+
+    The first write of a run: everything that can fail on the inputs is checked
+    before it is called.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        clear_run_files(out_dir)
+    write_json(config, out_dir / CONFIG_NAME)
 
 
 def config_differences(saved: TrainConfig, wanted: TrainConfig) -> list[str]:

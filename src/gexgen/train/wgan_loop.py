@@ -13,10 +13,8 @@ the test split stays unseen.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,32 +24,19 @@ import numpy as np
 import torch
 
 from gexgen.errors import GexgenError
-from gexgen.train.checkpoint import (
-    CHECKPOINT_FORMAT,
-    CHECKPOINT_NAME,
-    FORMAT_VERSION,
-    save_dict,
-    utc_now,
-    versions,
-)
-from gexgen.train.config import TrainConfig, resolve_device
+from gexgen.train.checkpoint import CHECKPOINT_NAME, checkpoint_dict, save_dict
+from gexgen.train.config import DictConfig, TrainConfig, resolve_device
 from gexgen.train.cvae import one_hot_conditions
 from gexgen.train.data import TrainingData, prepare_training_data
-from gexgen.train.run_dir import (
-    CONFIG_NAME,
-    HISTORY_NAME,
-    check_new_run_dir,
-    clear_run_files,
-    write_history,
-    write_json,
-)
+from gexgen.train.run_dir import HISTORY_NAME, check_new_run_dir, start_run_dir, write_history
+from gexgen.train.trainer_common import epoch_bar, state_copy, torch_threads
 from gexgen.train.wgan import WGANGP, build_wgan, gradient_penalty
 
 __all__ = ["WGANConfig", "WGANResult", "train_wgan", "gamma_numpy"]
 
 
 @dataclass(frozen=True)
-class WGANConfig:
+class WGANConfig(DictConfig):
     """Hyperparameters of a WGAN-GP run; the defaults are Viñas et al.'s.
 
     Examples
@@ -78,6 +63,8 @@ class WGANConfig:
     device: str = "auto"  # "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:N"
     val_fraction: float = 0.1  # part of the training split held out for the gamma score
     threads: int | None = None  # CPU threads for torch during the run (None: torch's default)
+
+    KIND = "WGAN-GP"
 
     def __post_init__(self) -> None:
         for name in ("generator_hidden", "critic_hidden", "conditions"):
@@ -111,21 +98,6 @@ class WGANConfig:
         if problems:
             raise GexgenError("invalid WGAN-GP config: " + "; ".join(problems))
         self.data_config()  # checks the device string and the shared fields
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able dict (tuples become lists)."""
-        return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> WGANConfig:
-        """Inverse of :meth:`to_dict`; unknown keys raise an error listing the valid ones."""
-        valid = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - valid)
-        if unknown:
-            raise GexgenError(f"unknown WGAN-GP config key(s) {unknown}; valid: {sorted(valid)}")
-        return cls(**d)
 
     def data_config(self) -> TrainConfig:
         """The fields the shared data preparation reads (same split as a CVAE run)."""
@@ -196,18 +168,12 @@ def train_wgan(
     device = resolve_device(config.device)
     check_new_run_dir(out_dir, overwrite)
     data = prepare_training_data(cohort_path, config.data_config())
-    trainer = _WGANTrainer(config, data, device, out_dir, progress)
-    # -- nothing was written before this line --
-    out_dir.mkdir(parents=True, exist_ok=True)
-    clear_run_files(out_dir)
-    write_json({"model_type": "wgan-gp", **config.to_dict()}, out_dir / CONFIG_NAME)
-    before = torch.get_num_threads()
-    if config.threads is not None:  # batch 32: a second thread mostly waits (small GEMMs)
-        torch.set_num_threads(config.threads)
-    try:
+    # batch 32: a second thread mostly waits (small GEMMs), so --threads 1 often helps
+    with torch_threads(config.threads):
+        trainer = _WGANTrainer(config, data, device, out_dir, progress)
+        # -- nothing was written before this line --
+        start_run_dir(out_dir, {"model_type": "wgan-gp", **config.to_dict()})
         return trainer.run()
-    finally:
-        torch.set_num_threads(before)
 
 
 class _WGANTrainer:
@@ -294,19 +260,9 @@ class _WGANTrainer:
         return gamma_numpy(self.data.x_val, synthetic)
 
     def run(self) -> WGANResult:
-        from tqdm.auto import tqdm
-
         cfg = self.config
         self._update_best(self._val_gamma())  # epoch 0: the untrained generator
-        bar = tqdm(
-            total=cfg.epochs,
-            desc="wgan-gp",
-            unit="epoch",
-            disable=not self.progress,
-            file=sys.stderr,
-            dynamic_ncols=True,
-        )
-        with bar:
+        with epoch_bar(cfg.epochs, "wgan-gp", enabled=self.progress) as bar:
             while self.epoch < cfg.epochs and not self.stopped_early:
                 start = time.perf_counter()
                 row: dict[str, Any] = {"epoch": self.epoch + 1, **self._train_epoch()}
@@ -344,7 +300,7 @@ class _WGANTrainer:
         if not self.best_state or (math.isfinite(gamma) and gamma > self.best_gamma):
             self.best_gamma = gamma if math.isfinite(gamma) else -math.inf
             self.best_epoch, self.since_best = self.epoch, 0
-            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self.best_state = state_copy(self.model)
             if self.epoch > 0:
                 self._save()
             return
@@ -357,24 +313,14 @@ class _WGANTrainer:
         write_history(self.history, self.out_dir / HISTORY_NAME)
 
     def _checkpoint(self) -> dict[str, Any]:
-        d = self.data
         gamma = self.best_gamma if math.isfinite(self.best_gamma) else None
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "format_version": FORMAT_VERSION,
-            "model_type": "wgan-gp",
-            "model_config": self.model_config,
-            "model_state": {k: v.cpu() for k, v in self.best_state.items()},
-            "config": self.config.to_dict(),
-            "genes": {"symbols": d.gene_symbols, "entrez_ids": d.entrez_ids},
-            "labels": d.labels,
-            "combinations": d.combinations,
-            "scaler": d.scaler.to_dict(),
-            "split": d.sample_ids,
-            "training": {
-                "data_sha256": d.data_sha256,
-                "n_train": len(d.x_fit),
-                "n_val": len(d.x_val),
+        return checkpoint_dict(
+            "wgan-gp",
+            self.model_config,
+            self.best_state,
+            self.config.to_dict(),
+            self.data,
+            training={
                 "epochs": self.epoch,
                 "best_epoch": self.best_epoch,
                 # a GAN has no validation loss; 1 - gamma keeps "lower is better"
@@ -382,7 +328,5 @@ class _WGANTrainer:
                 "val_gamma": gamma,
                 "stopped_early": self.stopped_early,
             },
-            "history": self.history,
-            "versions": versions(),
-            "created": utc_now(),
-        }
+            history=self.history,
+        )
