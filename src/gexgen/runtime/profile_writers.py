@@ -1,6 +1,7 @@
 """Stream profile chunks into .parquet, .h5ad, .npy or .csv files (layout: ``profile_format``).
 
-Each writer is told the number of rows up front, takes row chunks in order and
+Each writer is told the table up front (:class:`ProfileTable`: rows, genes,
+label vocabularies, metadata), takes row chunks in order and
 holds at most one chunk (plus its column-major copy for parquet/csv) in memory.
 ``profile_writer(path, ...)`` picks the writer by extension and writes under
 temporary names that are renamed when the last row is in.
@@ -28,7 +29,7 @@ from gexgen.runtime.profile_format import (
     profile_suffix,
 )
 
-__all__ = ["ParquetOptions", "ProfileWriter", "profile_writer", "sidecars_of"]
+__all__ = ["ParquetOptions", "ProfileTable", "ProfileWriter", "profile_writer", "sidecars_of"]
 
 
 @dataclass(frozen=True)
@@ -45,26 +46,54 @@ class ParquetOptions:
     statistics: bool = False  # min/max statistics per gene column chunk
 
 
-class ProfileWriter:
-    """Base class: ``write(start, values, codes)`` row chunks in order, then ``close()``."""
+@dataclass(frozen=True)
+class ProfileTable:
+    """What a writer is told before the first row: the table's shape, labels and metadata.
 
-    def __init__(
-        self,
+    Examples
+    --------
+    >>> ProfileTable.of(2, ["A", "B"], {"tissue": ["lung"]}, {}).genes
+    ('A', 'B')
+    """
+
+    n: int  # rows that will be written
+    genes: tuple[str, ...]  # gene columns, in order
+    label_values: Mapping[str, tuple[str, ...]]  # label name -> its values in code order
+    metadata: Mapping[str, Any]  # stored with the file (JSON-able)
+
+    @classmethod
+    def of(
+        cls,
         n: int,
         genes: Sequence[str],
         label_values: Mapping[str, Sequence[str]],
         metadata: Mapping[str, Any],
-    ) -> None:
-        self.n = n
-        self.genes = [str(g) for g in genes]
-        self.label_values = {k: [str(v) for v in vs] for k, vs in label_values.items()}
-        self.metadata = dict(metadata)
-        self.rows_written = 0
-        clash = sorted(set(self.genes) & set(self.label_values))
+    ) -> ProfileTable:
+        """Normalize the parts (strings, tuples) and refuse labels named like genes."""
+        table = cls(
+            int(n),
+            tuple(str(g) for g in genes),
+            {str(k): tuple(str(v) for v in vs) for k, vs in label_values.items()},
+            dict(metadata),
+        )
+        clash = sorted(set(table.genes) & set(table.label_values))
         if clash:
             raise GexgenError(
                 f"label name(s) {clash} are also gene symbols; a table cannot hold both columns"
             )
+        return table
+
+
+class ProfileWriter:
+    """Base class: ``write(start, values, codes)`` row chunks in order, then ``close()``."""
+
+    def __init__(self, table: ProfileTable) -> None:
+        self.table = table
+        self.n = table.n
+        self.genes = list(table.genes)
+        self.label_values = {k: list(vs) for k, vs in table.label_values.items()}
+        self.metadata = dict(table.metadata)
+        self.rows_written = 0
 
     def write(self, start: int, values: np.ndarray, codes: Mapping[str, np.ndarray]) -> None:
         if start != self.rows_written:
@@ -105,6 +134,20 @@ def _float_columns(values: np.ndarray, transposed: np.ndarray) -> list[Any]:
     ]
 
 
+def _label_dictionaries(label_values: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """Each label's values as a pyarrow string array (the dictionary of its column)."""
+    import pyarrow as pa
+
+    return {k: pa.array(list(v), pa.string()) for k, v in label_values.items()}
+
+
+def _label_fields(label_values: Mapping[str, Sequence[str]]) -> list[Any]:
+    """Dictionary-encoded (int32 -> string) pyarrow fields, one per label."""
+    import pyarrow as pa
+
+    return [pa.field(k, pa.dictionary(pa.int32(), pa.string())) for k in label_values]
+
+
 def _label_columns(codes: Mapping[str, np.ndarray], dictionaries: Mapping[str, Any]) -> list[Any]:
     import pyarrow as pa
 
@@ -117,20 +160,16 @@ def _label_columns(codes: Mapping[str, np.ndarray], dictionaries: Mapping[str, A
 class _ArrowTableWriter(ProfileWriter):
     """Shared by parquet and csv: a chunk becomes an arrow table (genes, then labels)."""
 
-    def __init__(
-        self,
-        n: int,
-        genes: Sequence[str],
-        label_values: Mapping[str, Sequence[str]],
-        metadata: Mapping[str, Any],
-    ) -> None:
+    def __init__(self, table: ProfileTable) -> None:
         import pyarrow as pa
 
-        super().__init__(n, genes, label_values, metadata)
-        self._dictionaries = {k: pa.array(v, pa.string()) for k, v in self.label_values.items()}
+        super().__init__(table)
+        self._dictionaries = _label_dictionaries(self.label_values)
         fields = [pa.field(g, pa.float32(), nullable=False) for g in self.genes]
-        fields += [pa.field(k, pa.dictionary(pa.int32(), pa.string())) for k in self.label_values]
-        self.schema = pa.schema(fields, metadata={PROFILE_METADATA_KEY: _metadata_json(metadata)})
+        fields += _label_fields(self.label_values)
+        self.schema = pa.schema(
+            fields, metadata={PROFILE_METADATA_KEY: _metadata_json(self.metadata)}
+        )
         self._transposed: np.ndarray | None = None
 
     def _table(self, values: np.ndarray, codes: Mapping[str, np.ndarray]) -> Any:
@@ -147,17 +186,11 @@ class _ArrowTableWriter(ProfileWriter):
 
 class ParquetProfileWriter(_ArrowTableWriter):
     def __init__(
-        self,
-        path: Path,
-        n: int,
-        genes: Sequence[str],
-        label_values: Mapping[str, Sequence[str]],
-        metadata: Mapping[str, Any],
-        options: ParquetOptions = ParquetOptions(),
+        self, path: Path, table: ProfileTable, options: ParquetOptions = ParquetOptions()
     ) -> None:
         import pyarrow.parquet as pq
 
-        super().__init__(n, genes, label_values, metadata)
+        super().__init__(table)
         labels = list(self.label_values)
         self._writer = pq.ParquetWriter(
             path,
@@ -179,18 +212,10 @@ class ParquetProfileWriter(_ArrowTableWriter):
 
 
 class CsvProfileWriter(_ArrowTableWriter):
-    def __init__(
-        self,
-        path: Path,
-        sidecar: Path,
-        n: int,
-        genes: Sequence[str],
-        label_values: Mapping[str, Sequence[str]],
-        metadata: Mapping[str, Any],
-    ) -> None:
+    def __init__(self, path: Path, sidecar: Path, table: ProfileTable) -> None:
         import pyarrow.csv as pacsv
 
-        super().__init__(n, genes, label_values, metadata)
+        super().__init__(table)
         sidecar.write_text(json.dumps(self.metadata, indent=1, default=str))
         self._writer = pacsv.CSVWriter(
             path,
@@ -212,19 +237,12 @@ _LABEL_GROUP_ROWS = 1 << 20  # label rows buffered per sidecar row group (4 B pe
 class NpyProfileWriter(ProfileWriter):
     """The .npy header, then each chunk's bytes appended; labels to a parquet sidecar."""
 
-    def __init__(
-        self,
-        path: Path,
-        sidecar: Path,
-        n: int,
-        genes: Sequence[str],
-        label_values: Mapping[str, Sequence[str]],
-        metadata: Mapping[str, Any],
-    ) -> None:
+    def __init__(self, path: Path, sidecar: Path, table: ProfileTable) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        super().__init__(n, genes, label_values, metadata)
+        super().__init__(table)
+        n = table.n
         self._file = open(path, "wb")  # noqa: SIM115 - closed in close()
         header = {
             "descr": np.lib.format.dtype_to_descr(np.dtype("<f4")),
@@ -232,10 +250,10 @@ class NpyProfileWriter(ProfileWriter):
             "shape": (n, len(self.genes)),
         }
         np.lib.format.write_array_header_1_0(self._file, header)
-        self._dictionaries = {k: pa.array(v, pa.string()) for k, v in self.label_values.items()}
+        self._dictionaries = _label_dictionaries(self.label_values)
         schema = pa.schema(
-            [pa.field(k, pa.dictionary(pa.int32(), pa.string())) for k in self.label_values],
-            metadata={PROFILE_METADATA_KEY: _metadata_json(metadata)},
+            _label_fields(self.label_values),
+            metadata={PROFILE_METADATA_KEY: _metadata_json(self.metadata)},
         )
         self._labels = pq.ParquetWriter(sidecar, schema)
         self._schema = schema
@@ -272,24 +290,21 @@ class H5adProfileWriter(ProfileWriter):
     def __init__(
         self,
         path: Path,
-        n: int,
-        genes: Sequence[str],
-        label_values: Mapping[str, Sequence[str]],
-        metadata: Mapping[str, Any],
+        table: ProfileTable,
         entrez_ids: Sequence[int | None] | None = None,
     ) -> None:
         import h5py
 
         from gexgen.runtime.h5ad_io import H5adRowWriter
 
-        super().__init__(n, genes, label_values, metadata)
-        uns = dict(metadata)
-        uns["log_scaled"] = metadata.get("space") == "log2"
+        super().__init__(table)
+        uns = dict(self.metadata)
+        uns["log_scaled"] = self.metadata.get("space") == "log2"
         uns = json.loads(json.dumps(uns, default=str))  # plain JSON types for write_elem
         uns = {k: v for k, v in uns.items() if v is not None and k != "genes"}
         self._file = h5py.File(path, "w")
         self._rows = H5adRowWriter(
-            self._file, n, self.genes, entrez_ids, self.label_values, _h5_safe(uns)
+            self._file, self.n, self.genes, entrez_ids, self.label_values, _h5_safe(uns)
         )
 
     def _write(self, values: np.ndarray, codes: Mapping[str, np.ndarray]) -> None:
@@ -342,18 +357,18 @@ def profile_writer(
     """
     path = Path(path)
     suffix = profile_suffix(path)
+    table = ProfileTable.of(n, genes, label_values, metadata)
     with contextlib.ExitStack() as stack:
         main = stack.enter_context(atomic_path(path))
         extra = [stack.enter_context(atomic_path(side)) for side in sidecars_of(path)]
-        args = (n, genes, label_values, metadata)
         if suffix == ".parquet":
-            writer: ProfileWriter = ParquetProfileWriter(main, *args, options=parquet)
+            writer: ProfileWriter = ParquetProfileWriter(main, table, options=parquet)
         elif suffix == ".csv":
-            writer = CsvProfileWriter(main, extra[0], *args)
+            writer = CsvProfileWriter(main, extra[0], table)
         elif suffix == ".npy":
-            writer = NpyProfileWriter(main, extra[0], *args)
+            writer = NpyProfileWriter(main, extra[0], table)
         else:
-            writer = H5adProfileWriter(main, *args, entrez_ids=entrez_ids)
+            writer = H5adProfileWriter(main, table, entrez_ids=entrez_ids)
         try:
             yield writer
         except BaseException:
