@@ -172,3 +172,31 @@ def test_export_bad_inputs(cohort, tmp_path):
     result = runner.invoke(app, ["export", str(tmp_path / "bad"), "--out", str(tmp_path / "g.txt")])
     _assert_one_line_error(result, "must end in .onnx")
     assert not (tmp_path / "g.onnx").exists() and not (tmp_path / "g.txt").exists()
+
+
+def test_every_config_field_is_a_train_option_and_reaches_the_checkpoint(cohort, tmp_path):
+    import dataclasses
+    import inspect
+
+    from gexgen.cli.train_commands import train
+
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    assert fields <= set(inspect.signature(train).parameters)
+    expected = TrainConfig(
+        epochs=0, batch_size=16, lr=0.02, lr_schedule="cosine", encoder_hidden=(32, 16),
+        n_latent=3, decoder_hidden=(16, 32), batch_norm=False, conditions=("tissue",), seed=5,
+        device="cpu", val_fraction=0.2, patience=7, keep="last", kl_weight=0.5,
+        learned_variance=True, conditional_prior=True, checkpoint_every=3, threads=1,
+    )  # fmt: skip
+    assert all(getattr(expected, f) != getattr(TrainConfig(), f) for f in fields)
+    run = tmp_path / "run"
+    args = ["train", str(cohort), "--out", str(run), "--epochs", "0", "--batch-size", "16",
+            "--lr", "0.02", "--lr-schedule", "cosine", "--encoder-hidden", "32,16",
+            "--n-latent", "3", "--decoder-hidden", "16, 32", "--no-batch-norm",
+            "--conditions", "tissue", "--seed", "5", "--device", "cpu", "--val-fraction", "0.2",
+            "--patience", "7", "--keep", "last", "--kl-weight", "0.5", "--learned-variance",
+            "--conditional-prior", "--checkpoint-every", "3", "--threads", "1",
+            "--no-progress"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert TrainConfig.from_dict(load_checkpoint(run)["config"]) == expected

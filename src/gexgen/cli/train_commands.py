@@ -7,6 +7,7 @@ run's value). torch is imported only inside the commands.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from gexgen.errors import GexgenError
 from gexgen.train.config import TrainConfig
 
 _D = TrainConfig()
+_FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
 
 
 def _widths(text: str | None, option: str) -> tuple[int, ...] | None:
@@ -36,10 +38,24 @@ def _names(text: str | None) -> tuple[str, ...] | None:
     return None if text is None else tuple(n.strip() for n in text.split(",") if n.strip())
 
 
-def _config_changes(**options: Any) -> dict[str, Any]:
-    """The options the user gave (not None), as TrainConfig fields."""
-    changes = {k: v for k, v in options.items() if v is not None}
-    if "patience" in changes and changes["patience"] == 0:
+def _config_changes(
+    options: dict[str, Any], *, exclude: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The TrainConfig fields among a command's options that the user gave (not None).
+
+    ``options`` is the command's ``locals()``: every parameter named like a
+    config field is one, so a new option needs no second list. Width and name
+    lists arrive as comma-separated text and are parsed here.
+    """
+    changes = {
+        k: v for k, v in options.items() if k in _FIELDS and k not in exclude and v is not None
+    }
+    for name in ("encoder_hidden", "decoder_hidden"):
+        if name in changes:
+            changes[name] = _widths(changes[name], "--" + name.replace("_", "-"))
+    if "conditions" in changes:
+        changes["conditions"] = _names(changes["conditions"])
+    if changes.get("patience") == 0:
         changes["patience"] = None  # 0 on the command line = no early stopping
     return changes
 
@@ -161,31 +177,11 @@ def train(
 
     Example: gexgen train cohort.h5ad --out runs/cvae --epochs 300 --device auto
     """
+    changes = _config_changes(locals())
     from gexgen.train import train_cvae
 
     if resume and overwrite:
         raise GexgenError("--resume and --overwrite exclude each other; choose one")
-    changes = _config_changes(
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        lr_schedule=lr_schedule,
-        encoder_hidden=_widths(encoder_hidden, "--encoder-hidden"),
-        n_latent=n_latent,
-        decoder_hidden=_widths(decoder_hidden, "--decoder-hidden"),
-        batch_norm=batch_norm,
-        conditions=_names(conditions),
-        seed=seed,
-        device=device,
-        val_fraction=val_fraction,
-        patience=patience,
-        keep=keep,
-        kl_weight=kl_weight,
-        learned_variance=learned_variance,
-        conditional_prior=conditional_prior,
-        checkpoint_every=checkpoint_every,
-        threads=threads,
-    )
     config = _base_config(out, resume).replace(**changes)
     result = train_cvae(cohort, out, config, overwrite=overwrite, resume=resume, progress=progress)
     stop = " (stopped early)" if result.stopped_early else ""
@@ -228,22 +224,9 @@ def tune(
 
     Example: gexgen tune cohort.h5ad --out runs/tune --epochs 200
     """
+    changes = _config_changes(locals(), exclude=frozenset({"lr"}))  # --lr here is the grid
     from gexgen.train.tune import PAPER_DEPTHS, PAPER_LRS, format_table, tune_cvae
 
-    changes = _config_changes(
-        epochs=epochs,
-        batch_size=batch_size,
-        n_latent=n_latent,
-        conditions=_names(conditions),
-        seed=seed,
-        device=device,
-        val_fraction=val_fraction,
-        patience=patience,
-        kl_weight=kl_weight,
-        learned_variance=learned_variance,
-        conditional_prior=conditional_prior,
-        threads=threads,
-    )
     result = tune_cvae(
         cohort,
         out,
