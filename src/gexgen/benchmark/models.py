@@ -140,31 +140,41 @@ def _sample_generator(
     return ModelOutput(name, log2, data.test_labels, fit_s, _rate(n, seconds, sampler.via), details)
 
 
+def _run_settings(data: BenchmarkData, cfg: Any) -> dict[str, Any]:
+    """The config fields every trained model takes from the benchmark run."""
+    return {
+        "conditions": tuple(data.conditions),
+        "seed": cfg.seed,
+        "device": cfg.device,
+        "threads": cfg.threads,
+    }
+
+
+def _fit_details(config: Any, result: Any, fit_s: float, score: dict, log: Log) -> dict:
+    """What results.json says of a training run (``score``: its best validation figure)."""
+    log(f"  trained {result.epochs_run} epochs in {fit_s:.0f} s (best {result.best_epoch})")
+    return {
+        "budget": {"epochs": config.epochs, "patience": config.patience},
+        "epochs_run": result.epochs_run,
+        "best_epoch": result.best_epoch,
+        **score,
+        "stopped_early": result.stopped_early,
+        "config": config.to_dict(),
+    }
+
+
 def run_cvae(data: BenchmarkData, cfg: Any, out_dir: Path, log: Log, progress: bool) -> ModelOutput:
     from gexgen.train.config import TrainConfig
     from gexgen.train.loop import train_cvae
 
     config = TrainConfig(
-        epochs=cfg.cvae_epochs,
-        patience=cfg.cvae_patience,
-        conditions=tuple(data.conditions),
-        seed=cfg.seed,
-        device=cfg.device,
-        threads=cfg.threads,
+        epochs=cfg.cvae_epochs, patience=cfg.cvae_patience, **_run_settings(data, cfg)
     )
     log(f"  training (up to {config.epochs} epochs, patience {config.patience})")
     result, fit_s = _timed(
         lambda: train_cvae(data.cohort_path, out_dir, config, overwrite=True, progress=progress)
     )
-    details = {
-        "budget": {"epochs": config.epochs, "patience": config.patience},
-        "epochs_run": result.epochs_run,
-        "best_epoch": result.best_epoch,
-        "best_val_loss": result.best_val_loss,
-        "stopped_early": result.stopped_early,
-        "config": config.to_dict(),
-    }
-    log(f"  trained {result.epochs_run} epochs in {fit_s:.0f} s (best {result.best_epoch})")
+    details = _fit_details(config, result, fit_s, {"best_val_loss": result.best_val_loss}, log)
     return _sample_generator("cvae", data, cfg, out_dir, fit_s, details, log)
 
 
@@ -172,12 +182,7 @@ def run_wgan(data: BenchmarkData, cfg: Any, out_dir: Path, log: Log, progress: b
     from gexgen.train.wgan_loop import WGANConfig, train_wgan
 
     config = WGANConfig(
-        epochs=cfg.wgan_epochs,
-        patience=cfg.wgan_patience,
-        conditions=tuple(data.conditions),
-        seed=cfg.seed,
-        device=cfg.device,
-        threads=cfg.threads,
+        epochs=cfg.wgan_epochs, patience=cfg.wgan_patience, **_run_settings(data, cfg)
     )
     log(
         f"  training (up to {config.epochs} epochs, gamma every {config.eval_every}, "
@@ -186,15 +191,7 @@ def run_wgan(data: BenchmarkData, cfg: Any, out_dir: Path, log: Log, progress: b
     result, fit_s = _timed(
         lambda: train_wgan(data.cohort_path, out_dir, config, overwrite=True, progress=progress)
     )
-    details = {
-        "budget": {"epochs": config.epochs, "patience": config.patience},
-        "epochs_run": result.epochs_run,
-        "best_epoch": result.best_epoch,
-        "best_val_gamma": result.best_val_gamma,
-        "stopped_early": result.stopped_early,
-        "config": config.to_dict(),
-    }
-    log(f"  trained {result.epochs_run} epochs in {fit_s:.0f} s (best {result.best_epoch})")
+    details = _fit_details(config, result, fit_s, {"best_val_gamma": result.best_val_gamma}, log)
     return _sample_generator("wgan-gp", data, cfg, out_dir, fit_s, details, log)
 
 
