@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gexgen.errors import GexgenError
-from gexgen.metrics.gene_moments import GroupMoments, moment_agreement, pearson
+from gexgen.metrics.gene_moments import GroupMoments, group_sums, moment_agreement, pearson
 
 
 def test_streamed_group_moments_match_numpy():
@@ -56,3 +56,41 @@ def test_errors():
         moment_agreement(np.ones((3, 4)), np.ones((3, 5)))
     with pytest.raises(GexgenError, match="keys"):
         GroupMoments(2).update(np.ones((3, 2)), ["a"])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [0, 1, 5000])
+def test_group_sums_kernel_matches_numpy(dtype, n):
+    rng = np.random.default_rng(n)
+    x = (rng.normal(size=(n, 9)) * 2 + 7).astype(dtype)
+    group = rng.integers(0, 4, size=n)
+    shift = rng.normal(size=9) + 7
+    s1, s2 = group_sums(x, group, 5, shift)  # group 4 has no rows
+    d = x.astype(np.float64) - shift
+    for k in range(5):
+        np.testing.assert_allclose(s1[k], d[group == k].sum(0), rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(s2[k], (d[group == k] ** 2).sum(0), rtol=1e-12, atol=1e-9)
+    assert not s1[4].any() and not s2[4].any()
+
+
+def test_group_sums_rejects_bad_input():
+    x = np.ones((4, 3))
+    with pytest.raises(GexgenError, match="group indices must lie in 0..1"):
+        group_sums(x, np.array([0, 1, 2, 0]), 2, np.zeros(3))
+    with pytest.raises(GexgenError, match="3 group indices for 4 rows"):
+        group_sums(x, np.array([0, 1, 0]), 2, np.zeros(3))
+    with pytest.raises(GexgenError, match="shift has shape"):
+        group_sums(x, np.zeros(4), 1, np.zeros(2))
+    x[2, 1] = np.nan
+    with pytest.raises(GexgenError, match="NaN or infinite"):
+        GroupMoments(3).update(x)
+
+
+def test_float32_chunks_give_float64_moments():
+    rng = np.random.default_rng(3)
+    x = (rng.normal(size=(20_000, 5)) + 12).astype(np.float32)
+    gm = GroupMoments(5)
+    for rows in np.array_split(np.arange(len(x)), 3):
+        gm.update(x[rows])
+    np.testing.assert_allclose(gm.mean("all"), x.astype(np.float64).mean(0), atol=1e-10)
+    np.testing.assert_allclose(gm.std("all"), x.astype(np.float64).std(0), atol=1e-10)
