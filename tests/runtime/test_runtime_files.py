@@ -258,3 +258,32 @@ def test_writer_refuses_a_label_named_like_a_gene_and_leaves_no_file(tmp_path):
     ):
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("max_row_group", [1_000, 5])  # whole row groups, or record batches
+def test_parquet_reader_assembles_chunks_across_row_groups(tmp_path, monkeypatch, max_row_group):
+    import pyarrow as pa
+
+    from gexgen.runtime import profile_readers
+
+    monkeypatch.setattr(profile_readers, "_MAX_ROW_GROUP", max_row_group)
+    monkeypatch.setattr(profile_readers, "_READ_BATCH", 7)
+    rng = np.random.default_rng(5)
+    values = rng.gamma(2.0, 60.0, (53, 2)).astype(np.float32)
+    table = pa.table(
+        {
+            "A": pa.array(values[:, 0], mask=np.arange(53) % 10 == 3),  # nulls -> NaN
+            "B": pa.array(values[:, 1].astype(np.float64)),  # float64 -> float32
+            "tissue": pa.array(rng.choice(["x", "y"], 53)),
+        }
+    )
+    pq.write_table(table, tmp_path / "groups.parquet", row_group_size=11)
+    opened = open_profiles(tmp_path / "groups.parquet", space="expression")
+    expected = values.copy()
+    expected[np.arange(53) % 10 == 3, 0] = np.nan
+    assert opened.genes == ["A", "B"] and list(opened.labels.columns) == ["tissue"]
+    chunks = list(opened.iter_chunks(16))
+    assert [len(c) for c in chunks] == [16, 16, 16, 5]
+    assert all(c.dtype == np.float32 and c.flags.c_contiguous for c in chunks)
+    np.testing.assert_array_equal(np.concatenate(chunks), expected)
+    np.testing.assert_array_equal(opened.read(np.array([50, 3, 12])), expected[[50, 3, 12]])

@@ -62,11 +62,23 @@ class ProfileSet:
             raise GexgenError(f"space must be 'expression' or 'log2', got {space!r}")
         return cls(name, list(genes), labels.reset_index(drop=True), space, matrix=matrix)
 
-    def _to_log(self, x: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
+    def _to_log(
+        self, x: np.ndarray, columns: np.ndarray | None, owned: bool = False
+    ) -> np.ndarray:
+        """float32 log2 values of ``x``'s ``columns``; ``owned``: ``x`` may be overwritten."""
         if columns is not None:
-            x = x[:, columns]
-        x = np.asarray(x, dtype=np.float32)
-        return log2p1(x) if self.space == "expression" else x
+            x = x[:, columns]  # a copy
+            owned = True
+        if x.dtype != np.float32:
+            x = x.astype(np.float32)
+            owned = True
+        if self.space != "expression":
+            return x
+        if not (owned and x.flags.writeable):
+            return log2p1(x)
+        # in place: the same float32 log2(x + 1) without two more matrix-sized allocations
+        np.add(x, np.float32(1.0), out=x)
+        return np.log2(x, out=x)
 
     def log_chunks(
         self, columns: np.ndarray | None = None, chunk_rows: int = 65_536
@@ -76,16 +88,17 @@ class ProfileSet:
             for start in range(0, self.n, chunk_rows):
                 yield self._to_log(self.matrix[start : start + chunk_rows], columns)
         else:
+            # the table's chunks are new arrays that only this generator sees
             for chunk in self.table.iter_chunks(chunk_rows):
-                yield self._to_log(chunk, columns)
+                yield self._to_log(chunk, columns, owned=True)
 
     def read_log(self, rows: np.ndarray | None = None, columns: np.ndarray | None = None):
         """float32 log2 values of ``rows`` (all when None) over ``columns``."""
         if self.matrix is not None:
             x = self.matrix if rows is None else self.matrix[rows]
-        else:
-            x = self.table.read(rows)
-        return self._to_log(x, columns)
+            copied = rows is not None and not isinstance(rows, slice)  # fancy indexing copies
+            return self._to_log(x, columns, owned=copied)
+        return self._to_log(self.table.read(rows), columns, owned=True)
 
     def subset(self, rows: np.ndarray, name: str) -> ProfileSet:
         """These rows, read into memory (for the splits of a cohort)."""

@@ -6,17 +6,23 @@ import numpy as np
 
 __all__ = ["transpose_into"]
 
-BLOCK = 512  # rows per block: 512 x ~1000 float32 = 2 MB; ~4x faster than one strided copy
+# bytes of the source read per block: ~2 MiB keeps the written columns in cache.
+# Blocks run along the source's first axis; for 65,536 x 969 float32 this copies
+# rows -> columns ~2x and columns -> rows ~2x faster than one strided copy
+BLOCK_BYTES = 2 << 20
+MIN_BLOCK = 8
 
 
-def transpose_into(source: np.ndarray, target: np.ndarray, block: int = BLOCK) -> np.ndarray:
-    """``target[...] = source.T``, copied in blocks along the longer axis of ``source``."""
+def transpose_into(source: np.ndarray, target: np.ndarray, block: int | None = None) -> np.ndarray:
+    """``target[...] = source.T``, copied in blocks of ``block`` source rows.
+
+    ``block=None`` picks about 2 MiB of source per block (at least 8 rows).
+    """
     if target.shape != source.shape[::-1]:
         raise ValueError(f"target shape {target.shape} is not {source.shape[::-1]}")
-    if source.shape[0] >= source.shape[1]:
-        for lo in range(0, source.shape[0], block):
-            np.copyto(target[:, lo : lo + block], source[lo : lo + block].T)
-    else:
-        for lo in range(0, source.shape[1], block):
-            np.copyto(target[lo : lo + block], source[:, lo : lo + block].T)
+    if block is None:
+        row_bytes = max(1, source.shape[1] * source.itemsize)
+        block = max(MIN_BLOCK, BLOCK_BYTES // row_bytes)
+    for lo in range(0, source.shape[0], block):
+        np.copyto(target[:, lo : lo + block], source[lo : lo + block].T)
     return target

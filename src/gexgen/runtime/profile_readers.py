@@ -71,26 +71,44 @@ def _guess_space(table: ProfileTable) -> Space:
     return "expression" if first.size and float(np.nanmax(first)) > 64 else "log2"
 
 
-_READ_BATCH = 8192  # rows per arrow record batch: ~32 MB, reused by arrow's memory pool
+_READ_BATCH = 65_536  # rows per parquet record batch when row groups are larger
+_MAX_ROW_GROUP = 131_072  # row groups up to this size are read whole (faster decoding)
 
 
-def _float_matrix(batch: Any) -> np.ndarray:
-    """A record batch of numeric columns -> C-contiguous float32 (rows x columns), nulls NaN."""
-    matrix = batch.to_tensor(null_to_nan=True, row_major=True).to_numpy()
-    return np.ascontiguousarray(matrix, dtype=np.float32)
+def _columns_into(batch: Any, staging: np.ndarray) -> np.ndarray:
+    """An arrow batch/table of numeric columns -> ``staging[:, :rows]`` (genes x rows float32).
+
+    Each column is copied once (nulls become NaN); the caller transposes the
+    result into its row-major block. Measured ~3x faster than arrow's
+    ``to_tensor(row_major=True)`` on 969 float32 columns.
+    """
+    rows = batch.num_rows
+    for j, column in enumerate(batch.columns):
+        offset = 0
+        for part in getattr(column, "chunks", (column,)):
+            staging[j, offset : offset + len(part)] = part.to_numpy(zero_copy_only=False)
+            offset += len(part)
+    return staging[:, :rows]
 
 
 def _assemble_rows(batches: Iterator[Any], n: int, chunk_rows: int) -> Iterator[np.ndarray]:
-    """Small record batches -> new float32 blocks of ``chunk_rows`` rows (last shorter).
+    """Arrow record batches (or tables) -> new float32 blocks of ``chunk_rows`` rows (last shorter).
 
-    Arrow makes each small batch row-major (``to_tensor``, faster than numpy's
-    strided copies) in memory its pool reuses; only the yielded blocks are new
-    allocations, whose first touch is slow in VMs. Measured 3x faster than
-    converting whole-chunk batches.
+    Columns are gathered column-major in a reused staging buffer, then copied
+    into the row-major block in cache-sized pieces (:func:`transpose_into`);
+    only the yielded blocks are new allocations.
     """
+    from gexgen.runtime._transpose import transpose_into
+
     out: np.ndarray | None = None
+    staging: np.ndarray | None = None
     filled = start = 0
     for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        if staging is None or staging.shape[1] < batch.num_rows:
+            staging = np.empty((batch.num_columns, batch.num_rows), np.float32)
+        columns = _columns_into(batch, staging)
         position = 0
         while position < batch.num_rows:
             if out is None:
@@ -99,8 +117,7 @@ def _assemble_rows(batches: Iterator[Any], n: int, chunk_rows: int) -> Iterator[
             take = min(batch.num_rows - position, len(out) - filled)
             if take <= 0:
                 raise GexgenError(f"the table holds more rows than the {n} it announces")
-            part = batch if take == batch.num_rows else batch.slice(position, take)
-            out[filled : filled + take] = _float_matrix(part)
+            transpose_into(columns[:, position : position + take], out[filled : filled + take])
             position += take
             filled += take
             if filled == len(out):
@@ -219,9 +236,17 @@ class _ParquetTable(ProfileTable):
         return table.to_pandas().reset_index(drop=True)
 
     def _chunks(self, chunk_rows: int) -> Iterator[np.ndarray]:
-        batches = self._file.iter_batches(
-            batch_size=_READ_BATCH, columns=self.genes, use_threads=True
-        )
+        meta = self._file.metadata
+        groups = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        if groups and max(groups) <= _MAX_ROW_GROUP:  # whole row groups decode fastest
+            batches: Iterator[Any] = (
+                self._file.read_row_group(i, columns=self.genes, use_threads=True)
+                for i in range(len(groups))
+            )
+        else:
+            batches = self._file.iter_batches(
+                batch_size=_READ_BATCH, columns=self.genes, use_threads=True
+            )
         yield from _assemble_rows(batches, self.n, chunk_rows)
 
 
