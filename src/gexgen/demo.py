@@ -186,7 +186,11 @@ def run_demo(
     report_dir = out / "report"
     with _step("5/5 evaluate: against the held-out test split", seconds, echo):
         metrics = evaluate(
-            cohort, synthetic, out_dir=report_dir, config=EvaluateConfig(seed=config.seed)
+            cohort,
+            synthetic,
+            out_dir=report_dir,
+            config=EvaluateConfig(seed=config.seed),
+            progress=progress,
         )
     echo("")
     for line in summary_lines(metrics):

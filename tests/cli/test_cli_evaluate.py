@@ -62,6 +62,13 @@ def test_evaluate_with_a_synthetic_file_writes_metrics_and_report(toy, tmp_path)
     assert f"gamma {metrics['gamma']['gamma']:.4f}" in result.stdout
     assert "detection AUC" in result.stdout and "report.html" in result.stdout
     assert (out / "report.html").stat().st_size > 10_000
+    stages = [line for line in result.stderr.splitlines() if line.startswith("evaluate: ")]
+    assert [s.split()[1] for s in stages] == [
+        "reading", "gamma", "precision", "detection", "train", "per-gene", "report.html"
+    ]  # fmt: skip
+    quiet = runner.invoke(app, [*args[:-3], str(tmp_path / "quiet"), *args[-2:], "--no-progress"])
+    assert quiet.exit_code == 0 and quiet.stderr == "", quiet.stderr
+    assert quiet.stdout.replace("quiet", "report") == result.stdout
 
 
 def test_evaluate_with_a_model_and_no_report(toy, tmp_path):

@@ -68,6 +68,9 @@ def evaluate(
         ),
     ] = None,
     report: Annotated[bool, typer.Option(help="Write report.html with the figures.")] = True,
+    progress: Annotated[
+        bool, typer.Option(help="Print each stage and a reading progress bar on stderr.")
+    ] = True,
 ) -> None:
     """Score synthetic profiles against real ones; write metrics.json and an HTML report.
 
@@ -93,7 +96,13 @@ def evaluate(
         n_synthetic=n_synthetic,
     )
     metrics = run_evaluation(
-        real, synthetic=synthetic, model=model, out_dir=out, config=config, report=report
+        real,
+        synthetic=synthetic,
+        model=model,
+        out_dir=out,
+        config=config,
+        report=report,
+        progress=progress,
     )
     from gexgen.metrics.summary import summary_lines
 

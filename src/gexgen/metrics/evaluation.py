@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +65,16 @@ class EvaluateConfig:
     metrics: tuple[str, ...] = ALL_METRICS  # which metrics to compute
 
 
+def _reporter(enabled: bool) -> Callable[[str], None]:
+    """Stage messages on stderr (``evaluate: ...``) when ``enabled``; silent otherwise."""
+
+    def say(message: str) -> None:
+        if enabled:
+            print(f"evaluate: {message}", file=sys.stderr, flush=True)
+
+    return say
+
+
 @dataclass
 class _Scan:
     correlation: GeneCorrelation
@@ -93,8 +105,11 @@ def _scan(
     seed: int,
     stream: int,
     chunk_rows: int,
+    progress: bool = False,
 ) -> _Scan:
     """One pass over ``s``: correlation, group moments and a seeded row subsample."""
+    from tqdm.auto import tqdm
+
     n = s.n
     if n == 0:
         raise GexgenError(f"{s.name} holds no profiles")
@@ -105,13 +120,25 @@ def _scan(
     moments = GroupMoments(n_genes)
     sample = np.empty((len(pick), n_genes), dtype=np.float32)
     start = 0
-    for chunk in s.log_chunks(columns, chunk_rows):
-        stop = start + chunk.shape[0]
-        acc.update(chunk)
-        moments.update(chunk, None if keys is None else keys[start:stop])
-        lo, hi = np.searchsorted(pick, [start, stop])
-        sample[lo:hi] = chunk[pick[lo:hi] - start]
-        start = stop
+    bar = tqdm(
+        total=n,
+        desc=f"reading {s.name}",
+        unit=" profiles",
+        unit_scale=True,
+        disable=not progress or n <= chunk_rows,  # one chunk: nothing to follow
+        file=sys.stderr,
+        leave=False,
+        dynamic_ncols=True,
+    )
+    with bar:
+        for chunk in s.log_chunks(columns, chunk_rows):
+            stop = start + chunk.shape[0]
+            acc.update(chunk)
+            moments.update(chunk, None if keys is None else keys[start:stop])
+            lo, hi = np.searchsorted(pick, [start, stop])
+            sample[lo:hi] = chunk[pick[lo:hi] - start]
+            start = stop
+            bar.update(chunk.shape[0])
     if start != n:
         raise GexgenError(f"{s.name}: read {start} rows, expected {n}")
     labels = s.labels.iloc[pick].reset_index(drop=True)
@@ -194,8 +221,14 @@ def compute_metrics(
     synthetic: Any = None,
     model: str | os.PathLike[str] | None = None,
     config: EvaluateConfig = EvaluateConfig(),
+    *,
+    progress: bool = False,
 ) -> Evaluation:
-    """Load, align and score; see the module docstring. Nothing is written."""
+    """Load, align and score; see the module docstring. Nothing is written.
+
+    ``progress`` prints each stage on stderr and a bar while large sets are read.
+    """
+    say = _reporter(progress)
     unknown = sorted(set(config.metrics) - set(ALL_METRICS))
     if unknown:
         raise GexgenError(f"unknown metric(s) {unknown}; choose from {list(ALL_METRICS)}")
@@ -206,6 +239,7 @@ def compute_metrics(
     real_set = load_profiles(real, "real")
     train, test = real_set.split()
     if model is not None:
+        say(f"generating {config.n_synthetic or test.n:,} profiles with {Path(model).name}")
         synth = generate_matched(model, test, config.seed, config.n_synthetic)
         default_labels = list(synth.labels.columns)
     else:
@@ -222,8 +256,11 @@ def compute_metrics(
             f"(real {len(test.genes)}, synthetic {len(synth.genes)})"
         )
     args = (n_genes, label_cols, config.max_samples, config.seed)
+    say(f"reading {test.n:,} real and {synth.n:,} synthetic profiles ({n_genes} genes)")
     real_scan = _scan(test, r_cols, *args, stream=1, chunk_rows=config.chunk_rows)
-    synth_scan = _scan(synth, s_cols, *args, stream=2, chunk_rows=config.chunk_rows)
+    synth_scan = _scan(
+        synth, s_cols, *args, stream=2, chunk_rows=config.chunk_rows, progress=progress
+    )
     for name, scan in (("real", real_scan), ("synthetic", synth_scan)):
         if len(scan.sample) < scan.n:
             notes.append(
@@ -246,6 +283,7 @@ def compute_metrics(
         "config": asdict(config),
     }
     if "gamma" in config.metrics:
+        say("gamma score and its real-vs-real ceiling")
         metrics["gamma"] = gamma_score(
             real_scan.correlation, synth_scan.correlation, genes=genes
         ).to_dict()
@@ -253,11 +291,13 @@ def compute_metrics(
             train, real_scan, real_set, r_cols, n_genes, genes, config
         )
     if "prdc" in config.metrics:
+        say(f"precision / recall / density / coverage (k={config.k})")
         real_z, synth_z = standardize_with(real_scan.sample, synth_scan.sample)
         metrics["prdc"] = prdc(
             real_z, synth_z, k=config.k, max_samples=config.max_samples, seed=config.seed
         ).to_dict()
     if "detection" in config.metrics:
+        say(f"detection AUC ({config.detection_classifier}, {config.n_folds} folds)")
         metrics["detection"] = detection_auc(
             real_scan.sample,
             synth_scan.sample,
@@ -274,6 +314,7 @@ def compute_metrics(
             )
     if "tstr" in config.metrics:
         if label_cols:
+            say(f"train on synthetic, test on real ({', '.join(label_cols)})")
             train_x = train_labels = None
             if train is not None:
                 train_x, train_labels = train.read_log(columns=r_cols), train.labels
@@ -291,6 +332,7 @@ def compute_metrics(
         else:
             metrics["tstr"] = {"skipped": "no condition labels shared by real and synthetic"}
     if "moments" in config.metrics:
+        say("per-gene mean and std agreement")
         metrics["gene_moments"] = moment_agreement(
             real_scan.moments, synth_scan.moments, min_samples=config.min_group_samples
         )
@@ -306,6 +348,7 @@ def evaluate(
     config: EvaluateConfig = EvaluateConfig(),
     *,
     report: bool = True,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Score synthetic against real profiles; write ``metrics.json`` and ``report.html``.
 
@@ -319,6 +362,8 @@ def evaluate(
         real rows' labels.
     out_dir
         Folder for ``metrics.json`` and (``report=True``) ``report.html``.
+    progress
+        Print each stage on stderr, with a bar while large sets are read.
 
     Returns
     -------
@@ -330,12 +375,13 @@ def evaluate(
     >>> m = evaluate("cohort.h5ad", model="generator.onnx", out_dir="report")  # doctest: +SKIP
     >>> m["gamma"]["gamma"], m["gamma_ceiling"]["gamma"]  # doctest: +SKIP
     """
-    evaluation = compute_metrics(real, synthetic, model, config)
+    evaluation = compute_metrics(real, synthetic, model, config, progress=progress)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if report:
         from gexgen.metrics.report import write_report
 
+        _reporter(progress)("report.html with UMAP figures")
         evaluation.metrics["report"] = "report.html"
         write_report(evaluation, out / "report.html", config)
     with atomic_path(out / "metrics.json") as tmp:
