@@ -200,3 +200,47 @@ def test_every_config_field_is_a_train_option_and_reaches_the_checkpoint(cohort,
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert TrainConfig.from_dict(load_checkpoint(run)["config"]) == expected
+
+
+WGAN = ["--model", "wgan-gp", "--batch-size", "16", "--n-latent", "4", "--device", "cpu",
+        "--threads", "1", "--no-progress"]  # fmt: skip
+
+
+def test_train_wgan_gp_exports_and_generates(cohort, tmp_path):
+    run = tmp_path / "wgan"
+    args = ["train", str(cohort), "--out", str(run), *WGAN, "--epochs", "2", "--eval-every", "1",
+            "--n-critic", "2", "--gp-weight", "5", "--patience", "0", "--seed", "3"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "trained 2 epochs; best epoch" in result.stdout and "validation gamma" in result.stdout
+    ckpt = load_checkpoint(run)
+    assert ckpt["model_type"] == "wgan-gp" and ckpt["training"]["epochs"] == 2
+    config = ckpt["config"]
+    assert (config["n_critic"], config["gp_weight"], config["eval_every"]) == (2, 5.0, 1)
+    assert config["patience"] is None and config["seed"] == 3 and config["n_latent"] == 4
+    onnx = tmp_path / "wgan.onnx"
+    assert runner.invoke(app, ["export", str(run), "--out", str(onnx)]).exit_code == 0
+    out = tmp_path / "w.npy"
+    result = runner.invoke(
+        app, ["generate", str(onnx), "--n", "50", "--out", str(out), "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    assert out.is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([*WGAN, "--encoder-hidden", "8,4", "--keep", "last"],
+         "--encoder-hidden, --keep apply to --model cvae only, not wgan-gp"),
+        ([*TINY, "--n-critic", "3"], "--n-critic apply to --model wgan-gp only, not cvae"),
+        ([*WGAN, "--resume"], "--resume works for --model cvae only"),
+        ([*WGAN, "--n-critic", "0"], "n_critic must be a positive integer"),
+        ([*TINY, "--model", "gan"], "--model must be one of ['cvae', 'wgan-gp']"),
+    ],
+)  # fmt: skip
+def test_train_model_options_are_checked(cohort, tmp_path, args, message):
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["train", str(cohort), "--out", str(run), *args])
+    _assert_one_line_error(result, message)
+    assert not run.exists()

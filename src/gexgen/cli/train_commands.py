@@ -1,8 +1,10 @@
 """CLI commands for the train step: ``gexgen train`` and ``gexgen tune``.
 
-Every option maps one to one on a :class:`gexgen.train.TrainConfig` field; an
-option left out keeps the config default (or, with ``--resume``, the saved
-run's value). torch is imported only inside the commands.
+Every option maps one to one on a field of :class:`gexgen.train.TrainConfig`
+(``--model cvae``) or :class:`gexgen.train.config.WGANConfig` (``--model
+wgan-gp``); an option left out keeps the config default (or, with
+``--resume``, the saved run's value). torch is imported only inside the
+commands.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ import typer
 
 from gexgen.cli._app import app, user_errors
 from gexgen.errors import GexgenError
-from gexgen.train.config import TrainConfig
+from gexgen.train.config import TrainConfig, WGANConfig
 
 _D = TrainConfig()
+_W = WGANConfig()
 _FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
+_WGAN_FIELDS = frozenset(f.name for f in dataclasses.fields(WGANConfig))
+MODELS = ("cvae", "wgan-gp")
 
 
 def _widths(text: str | None, option: str) -> tuple[int, ...] | None:
@@ -39,16 +44,19 @@ def _names(text: str | None) -> tuple[str, ...] | None:
 
 
 def _config_changes(
-    options: dict[str, Any], *, exclude: frozenset[str] = frozenset()
+    options: dict[str, Any],
+    *,
+    fields: frozenset[str] = _FIELDS,
+    exclude: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """The TrainConfig fields among a command's options that the user gave (not None).
+    """The config ``fields`` among a command's options that the user gave (not None).
 
     ``options`` is the command's ``locals()``: every parameter named like a
     config field is one, so a new option needs no second list. Width and name
     lists arrive as comma-separated text and are parsed here.
     """
     changes = {
-        k: v for k, v in options.items() if k in _FIELDS and k not in exclude and v is not None
+        k: v for k, v in options.items() if k in fields and k not in exclude and v is not None
     }
     for name in ("encoder_hidden", "decoder_hidden"):
         if name in changes:
@@ -58,6 +66,34 @@ def _config_changes(
     if changes.get("patience") == 0:
         changes["patience"] = None  # 0 on the command line = no early stopping
     return changes
+
+
+def _refuse_options_of_the_other_model(options: dict[str, Any], model: str) -> None:
+    """Options that only the other model reads are mistakes, not silently ignored."""
+    own, other = (_FIELDS, _WGAN_FIELDS) if model == "cvae" else (_WGAN_FIELDS, _FIELDS)
+    stray = sorted(k for k in other - own if options.get(k) is not None)
+    if stray:
+        names = ", ".join("--" + k.replace("_", "-") for k in stray)
+        other_model = MODELS[1] if model == "cvae" else MODELS[0]
+        raise GexgenError(f"{names} apply to --model {other_model} only, not {model}")
+
+
+def _train_wgan(cohort: Path, out: Path, options: dict[str, Any]) -> None:
+    from gexgen.train.wgan_loop import train_wgan
+
+    if options["resume"]:
+        raise GexgenError(
+            "--resume works for --model cvae only; start the WGAN-GP run again with --overwrite"
+        )
+    config = WGANConfig(**_config_changes(options, fields=_WGAN_FIELDS))
+    result = train_wgan(
+        cohort, out, config, overwrite=options["overwrite"], progress=options["progress"]
+    )
+    stop = " (stopped early)" if result.stopped_early else ""
+    typer.echo(
+        f"trained {result.epochs_run} epochs{stop}; best epoch {result.best_epoch}, "
+        f"validation gamma {result.best_val_gamma:.4f}; checkpoint {result.checkpoint_path}"
+    )
 
 
 def _base_config(out: Path, resume: bool) -> TrainConfig:
@@ -74,9 +110,18 @@ def _base_config(out: Path, resume: bool) -> TrainConfig:
 
 
 # Options shared by train and tune (typer reads these Annotated aliases).
-Epochs = Annotated[int | None, typer.Option(help=f"Maximum epochs (default {_D.epochs}).")]
-BatchSize = Annotated[int | None, typer.Option(help=f"Samples per step (default {_D.batch_size}).")]
-NLatent = Annotated[int | None, typer.Option(help=f"Latent size (default {_D.n_latent}).")]
+Epochs = Annotated[
+    int | None,
+    typer.Option(help=f"Maximum epochs (default {_D.epochs}; wgan-gp {_W.epochs})."),
+]
+BatchSize = Annotated[
+    int | None,
+    typer.Option(help=f"Samples per step (default {_D.batch_size}; wgan-gp {_W.batch_size})."),
+]
+NLatent = Annotated[
+    int | None,
+    typer.Option(help=f"Latent size (default {_D.n_latent}; wgan-gp {_W.n_latent})."),
+]
 BatchNorm = Annotated[
     bool | None,
     typer.Option(
@@ -99,7 +144,8 @@ ValFraction = Annotated[
 Patience = Annotated[
     int | None,
     typer.Option(
-        help=f"Stop after N epochs without a better val loss; 0 = never (default {_D.patience})."
+        help=f"Stop after N epochs without a better val loss; 0 = never (default {_D.patience}; "
+        f"wgan-gp: N gamma evaluations, default {_W.patience})."
     ),
 ]
 KLWeight = Annotated[
@@ -144,10 +190,17 @@ Progress = Annotated[bool, typer.Option(help="Show a progress bar.")]
 def train(
     cohort: Annotated[Path, typer.Argument(help="Cohort .h5ad (from gexgen data).")],
     out: Annotated[Path, typer.Option(help="Run directory to write.")],
+    model: Annotated[
+        str,
+        typer.Option(
+            help="cvae (the paper's conditional VAE) or wgan-gp (the baseline of Viñas et al.)."
+        ),
+    ] = "cvae",
     epochs: Epochs = None,
     batch_size: BatchSize = None,
     lr: Annotated[
-        float | None, typer.Option(help=f"Adam learning rate (default {_D.lr:g}).")
+        float | None,
+        typer.Option(help=f"Learning rate (default {_D.lr:g} Adam; wgan-gp {_W.lr:g} RMSprop)."),
     ] = None,
     lr_schedule: LrSchedule = None,
     encoder_hidden: Annotated[
@@ -168,20 +221,40 @@ def train(
     learned_variance: LearnedVariance = None,
     conditional_prior: ConditionalPrior = None,
     checkpoint_every: CheckpointEvery = None,
+    n_critic: Annotated[
+        int | None,
+        typer.Option(help=f"wgan-gp: critic steps per generator step (default {_W.n_critic})."),
+    ] = None,
+    gp_weight: Annotated[
+        float | None,
+        typer.Option(help=f"wgan-gp: gradient penalty weight (default {_W.gp_weight:g})."),
+    ] = None,
+    eval_every: Annotated[
+        int | None,
+        typer.Option(help=f"wgan-gp: epochs between validation gammas (default {_W.eval_every})."),
+    ] = None,
     threads: Threads = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
     resume: Annotated[bool, typer.Option(help="Continue the interrupted run in --out.")] = False,
     progress: Progress = True,
 ) -> None:
-    """Train the paper's conditional VAE on a cohort's training split.
+    """Train the paper's conditional VAE (or the WGAN-GP baseline) on a cohort's training split.
 
     Example: gexgen train cohort.h5ad --out runs/cvae --epochs 300 --device auto
+    (or --model wgan-gp --out runs/wgan)
     """
-    changes = _config_changes(locals())
-    from gexgen.train import train_cvae
-
+    options = dict(locals())
     if resume and overwrite:
         raise GexgenError("--resume and --overwrite exclude each other; choose one")
+    if model not in MODELS:
+        raise GexgenError(f"--model must be one of {list(MODELS)}, got {model!r}")
+    _refuse_options_of_the_other_model(options, model)
+    if model == "wgan-gp":
+        _train_wgan(cohort, out, options)
+        return
+    changes = _config_changes(options)
+    from gexgen.train import train_cvae
+
     config = _base_config(out, resume).replace(**changes)
     result = train_cvae(cohort, out, config, overwrite=overwrite, resume=resume, progress=progress)
     stop = " (stopped early)" if result.stopped_early else ""

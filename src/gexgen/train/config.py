@@ -1,4 +1,7 @@
-"""All hyperparameters of a CVAE training run in one frozen dataclass."""
+"""All hyperparameters of a training run in one frozen dataclass (CVAE and WGAN-GP).
+
+No torch here: the CLI reads these configs for its options and defaults.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from gexgen.errors import GexgenError
 __all__ = [
     "DictConfig",
     "TrainConfig",
+    "WGANConfig",
     "resolve_device",
     "hidden_for_depth",
     "LR_SCHEDULES",
@@ -150,6 +154,82 @@ class TrainConfig(DictConfig):
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed (validated)."""
         return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class WGANConfig(DictConfig):
+    """Hyperparameters of a WGAN-GP run; the defaults are Viñas et al.'s.
+
+    Examples
+    --------
+    >>> WGANConfig().n_critic, WGANConfig().batch_size
+    (5, 32)
+    """
+
+    n_latent: int = 64  # latent noise dimension
+    generator_hidden: tuple[int, ...] = (256, 256)  # generator hidden widths (ReLU)
+    critic_hidden: tuple[int, ...] = (256, 256)  # critic hidden widths (ReLU)
+    gp_weight: float = 10.0  # gradient penalty weight (lambda)
+    n_critic: int = 5  # critic steps per generator step
+    lr: float = 5e-4  # RMSprop learning rate, both networks
+    rms_alpha: float = 0.9  # RMSprop smoothing (Keras' rho default)
+    rms_eps: float = 1e-7  # RMSprop epsilon (Keras' default)
+    batch_size: int = 32  # real samples per step (the last partial batch is kept)
+    epochs: int = 2000  # maximum epochs (the reference config); 0 saves the untrained model
+    eval_every: int = 5  # epochs between validation gamma scores
+    patience: int | None = 10  # evaluations without a better gamma before stopping
+    val_synthetic: int = 1000  # at least this many synthetic profiles per validation score
+    conditions: tuple[str, ...] = ("tissue", "status")  # obs label columns
+    seed: int = 0  # seeds weights, validation split, shuffling and noise
+    device: str = "auto"  # "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:N"
+    val_fraction: float = 0.1  # part of the training split held out for the gamma score
+    threads: int | None = None  # CPU threads for torch during the run (None: torch's default)
+
+    KIND = "WGAN-GP"
+
+    def __post_init__(self) -> None:
+        for name in ("generator_hidden", "critic_hidden", "conditions"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        problems = []
+        for name in ("generator_hidden", "critic_hidden"):
+            widths = getattr(self, name)
+            if not widths or any(int(w) != w or w < 1 for w in widths):
+                problems.append(f"{name} must be one or more positive widths, got {widths}")
+        for name in ("n_latent", "n_critic", "batch_size", "eval_every", "val_synthetic"):
+            value = getattr(self, name)
+            if int(value) != value or value < 1:
+                problems.append(f"{name} must be a positive integer, got {value}")
+        for name in ("lr", "rms_eps"):
+            if not getattr(self, name) > 0:
+                problems.append(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0.0 <= self.rms_alpha < 1.0:
+            problems.append(f"rms_alpha must be in [0, 1), got {self.rms_alpha}")
+        if self.gp_weight < 0:
+            problems.append(f"gp_weight must be >= 0, got {self.gp_weight}")
+        if self.epochs < 0:
+            problems.append(f"epochs must be >= 0, got {self.epochs}")
+        if self.patience is not None and self.patience < 1:
+            problems.append(f"patience must be >= 1 (or None), got {self.patience}")
+        if not self.conditions or len(set(self.conditions)) != len(self.conditions):
+            problems.append(f"conditions must name distinct label columns, got {self.conditions}")
+        if not 0.0 < self.val_fraction < 1.0:
+            problems.append(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.threads is not None and self.threads < 1:
+            problems.append(f"threads must be >= 1 (or None), got {self.threads}")
+        if problems:
+            raise GexgenError("invalid WGAN-GP config: " + "; ".join(problems))
+        self.data_config()  # checks the device string and the shared fields
+
+    def data_config(self) -> TrainConfig:
+        """The fields the shared data preparation reads (same split as a CVAE run)."""
+        return TrainConfig(
+            conditions=self.conditions,
+            seed=self.seed,
+            val_fraction=self.val_fraction,
+            batch_size=max(self.batch_size, 2),
+            device=self.device,
+        )
+
 
 
 def hidden_for_depth(n_layers: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
