@@ -12,11 +12,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gexgen.errors import GexgenError
+from gexgen.train.config import RECIPES
 
 __all__ = ["DemoConfig", "DemoResult", "LINCS_GENE_INFO_URL", "resolve_demo_data", "run_demo"]
 
@@ -32,13 +33,13 @@ class DemoConfig:
     """Budgets of the demo; defaults finish in about 10 minutes on 2 CPU cores."""
 
     n_profiles: int = 1_000_000  # profiles generated to the parquet file
-    # Training: the fast recipe of tests/train/test_train_real.py (the paper's
-    # architecture; its 1,400 epochs at batch 50 take ~30 min here).
-    epochs: int = 250  # cosine-decayed epochs, the last epoch's weights kept
-    batch_size: int = 64  # paper: 50
-    lr: float = 3e-3  # paper: 1e-4, constant
-    kl_weight: float = 2.0  # paper: 1
-    conditional_prior: bool = True  # a prior learned per label combination (paper: N(0, I))
+    # Training: TrainConfig.recipe("fast") (the paper's architecture; its 1,400
+    # epochs at batch 50 take ~30 min here).
+    epochs: int = RECIPES["fast"]["epochs"]  # cosine-decayed epochs, the last one's weights kept
+    batch_size: int = RECIPES["fast"]["batch_size"]  # paper: 50
+    lr: float = RECIPES["fast"]["lr"]  # paper: 1e-4, constant
+    kl_weight: float = RECIPES["fast"]["kl_weight"]  # paper: 1
+    conditional_prior: bool = RECIPES["fast"]["conditional_prior"]  # paper: N(0, I)
     threads: int | None = 1  # torch CPU threads: 1 stays fast on a shared machine; None = torch's
     seed: int = 0  # seeds the split, the training and the generation
     device: str = "auto"  # CUDA when present, else CPU
@@ -140,14 +141,11 @@ def run_demo(
         )
         echo(summary.format())
 
-    train_config = replace(
-        TrainConfig(),
+    train_config = TrainConfig.recipe(
+        "fast",
         epochs=config.epochs,
         batch_size=config.batch_size,
         lr=config.lr,
-        lr_schedule="cosine",
-        patience=None,
-        keep="last",
         kl_weight=config.kl_weight,
         conditional_prior=config.conditional_prior,
         threads=config.threads,

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from gexgen.benchmark import BenchmarkConfig, run_benchmark
+from gexgen.benchmark import MODEL_NAMES, BenchmarkConfig, run_benchmark
 from gexgen.data.cohort import write_cohort
 from gexgen.errors import GexgenError
 from gexgen.train.wgan_loop import gamma_numpy
@@ -32,6 +32,8 @@ def slice_cohort(source: Path, out: Path, n_genes: int = 30) -> Path:
 
 
 TINY = BenchmarkConfig(
+    models=MODEL_NAMES,  # gexgen's recipe and the paper's four
+    cvae_fast_epochs=2,
     cvae_epochs=2,
     wgan_epochs=2,
     wgan_patience=1,
@@ -59,7 +61,7 @@ def test_results_json_has_every_model_and_metric(bench):
     on_disk = json.loads((out / "results.json").read_text())
     assert on_disk["table_text"] == results["table_text"]
     assert results["failed"] == []
-    assert list(on_disk["models"]) == ["cvae", "wgan-gp", "ctgan", "tvae"]
+    assert list(on_disk["models"]) == ["cvae-fast", "cvae", "wgan-gp", "ctgan", "tvae"]
     n_test = on_disk["split"]["n_test"]
     assert n_test == int((anndata.read_h5ad(cohort).obs["split"] == "test").sum())
     for name, entry in on_disk["models"].items():
@@ -70,7 +72,7 @@ def test_results_json_has_every_model_and_metric(bench):
         assert entry["fit_seconds"] > 0 and entry["sampling"]["rows_per_s"] > 0
         assert entry["sampling"]["n"] == 100
         assert m["n_real"] == n_test
-    for name in ("cvae", "wgan-gp"):  # sampled through the exported generator file
+    for name in ("cvae-fast", "cvae", "wgan-gp"):  # sampled through the exported generator
         assert on_disk["models"][name]["sampling"]["via"] == "onnxruntime"
         assert (out / "models" / name / "generator.onnx").is_file()
         assert on_disk["models"][name]["details"]["export"]["max_abs_diff"] < 1e-4
@@ -79,6 +81,7 @@ def test_results_json_has_every_model_and_metric(bench):
     assert len(ceilings) == 1
     assert [r["model"] for r in on_disk["table"]] == [
         "real (ceiling)",
+        "cvae-fast",
         "cvae",
         "wgan-gp",
         "ctgan",
@@ -90,7 +93,7 @@ def test_generators_draw_the_test_label_counts_exactly(bench):
     cohort, out, results = bench
     test = anndata.read_h5ad(cohort).obs.query("split == 'test'")
     want = test[["tissue", "status"]].astype(str).value_counts().sort_index()
-    for name in ("cvae", "wgan-gp"):
+    for name in ("cvae-fast", "cvae", "wgan-gp"):
         synth = pd.read_parquet(out / results["models"][name]["synthetic"])
         got = synth[["tissue", "status"]].astype(str).value_counts().sort_index()
         pd.testing.assert_series_equal(got, want, check_names=False)
@@ -118,10 +121,10 @@ def test_table_html_and_umap_are_written(bench):
     _, out, results = bench
     assert (out / "table.txt").read_text().strip() == results["table_text"].strip()
     lines = results["table_text"].splitlines()
-    assert lines[0].split()[:2] == ["model", "gamma"] and len(lines) == 2 + 5
+    assert lines[0].split()[:2] == ["model", "gamma"] and len(lines) == 2 + 6
     page = (out / "benchmark.html").read_text()
     assert "data:image/png;base64," in page
-    for name in ("cvae", "wgan-gp", "ctgan", "tvae"):
+    for name in MODEL_NAMES:
         assert f"<td>{name}</td>" in page
     assert (out / "umap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # ctgan's transformer cost is measured and reported, fitted once for both ctgan models

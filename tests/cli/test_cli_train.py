@@ -244,3 +244,27 @@ def test_train_model_options_are_checked(cohort, tmp_path, args, message):
     result = runner.invoke(app, ["train", str(cohort), "--out", str(run), *args])
     _assert_one_line_error(result, message)
     assert not run.exists()
+
+
+def test_recipe_fast_is_the_base_and_options_override_it(cohort, tmp_path):
+    run = tmp_path / "fast"
+    args = ["train", str(cohort), "--out", str(run), "--recipe", "fast", "--epochs", "1",
+            "--batch-size", "16", "--n-latent", "4", "--encoder-hidden", "32,16",
+            "--decoder-hidden", "16,32", "--device", "cpu", "--threads", "1",
+            "--no-progress"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    got = TrainConfig.from_dict(load_checkpoint(run)["config"])
+    assert got == TrainConfig.recipe(
+        "fast", epochs=1, batch_size=16, n_latent=4, encoder_hidden=(32, 16),
+        decoder_hidden=(16, 32), device="cpu", threads=1,
+    )  # fmt: skip
+    assert got.conditional_prior and got.lr_schedule == "cosine" and got.keep == "last"
+    for extra, message in (
+        (["--recipe", "slow"], "--recipe must be one of ['paper', 'fast']"),
+        (["--resume", "--recipe", "fast"], "--recipe starts a new run"),
+        (["--model", "wgan-gp", "--recipe", "fast"], "--recipe applies to --model cvae only"),
+    ):
+        bad = runner.invoke(app, ["train", str(cohort), "--out", str(tmp_path / "x"), *extra])
+        _assert_one_line_error(bad, message)
+    assert not (tmp_path / "x").exists()

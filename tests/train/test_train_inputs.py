@@ -175,3 +175,14 @@ def test_resume_refuses_a_state_of_another_shape(tiny_cohort, tiny_config, tmp_p
     with pytest.raises(GexgenError, match="does not match this model"):
         train_cvae(tiny_cohort, out, tiny_config.replace(epochs=5), resume=True, progress=False)
     assert _snapshot(out) == before
+
+
+def test_recipes():
+    fast = TrainConfig.recipe("fast", seed=4)
+    assert (fast.lr, fast.lr_schedule, fast.epochs, fast.batch_size) == (3e-3, "cosine", 250, 64)
+    assert fast.conditional_prior and fast.keep == "last" and fast.patience is None
+    assert fast.kl_weight == 2.0 and fast.seed == 4
+    assert fast.encoder_hidden == TrainConfig().encoder_hidden  # the paper's architecture
+    assert TrainConfig.recipe() == TrainConfig.recipe("paper") == TrainConfig()
+    with pytest.raises(GexgenError, match=r"unknown recipe 'slow'; choose from \['paper'"):
+        TrainConfig.recipe("slow")

@@ -26,18 +26,7 @@ THREADS = 1
 # The fast recipe for the gamma test (the defaults stay the paper's): bigger
 # batch and learning rate with a cosine decay, a prior learned per label
 # combination, KL weight 2, and the last epoch's weights. About 250 x 11 steps.
-FAST = TrainConfig(
-    batch_size=64,
-    lr=3e-3,
-    lr_schedule="cosine",
-    epochs=250,
-    patience=None,
-    keep="last",
-    kl_weight=2.0,
-    conditional_prior=True,
-    device="cpu",
-    threads=THREADS,
-)
+FAST = TrainConfig.recipe("fast", device="cpu", threads=THREADS)
 
 
 def gamma_score(real: np.ndarray, synthetic: np.ndarray) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from gexgen.benchmark.config import (
     MODEL_NAMES,
     PAPER_GAMMA,
+    PAPER_MODELS,
     BenchmarkConfig,
     parse_epochs,
     parse_models,
@@ -21,6 +22,7 @@ from gexgen.benchmark.scoring import format_table
 __all__ = [
     "MODEL_NAMES",
     "PAPER_GAMMA",
+    "PAPER_MODELS",
     "BenchmarkConfig",
     "format_table",
     "parse_epochs",

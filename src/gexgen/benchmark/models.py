@@ -178,6 +178,23 @@ def run_cvae(data: BenchmarkData, cfg: Any, out_dir: Path, log: Log, progress: b
     return _sample_generator("cvae", data, cfg, out_dir, fit_s, details, log)
 
 
+def run_cvae_fast(
+    data: BenchmarkData, cfg: Any, out_dir: Path, log: Log, progress: bool
+) -> ModelOutput:
+    """gexgen's recipe (``TrainConfig.recipe("fast")``): no early stop, the last epoch kept."""
+    from gexgen.train.config import TrainConfig
+    from gexgen.train.loop import train_cvae
+
+    config = TrainConfig.recipe("fast", epochs=cfg.cvae_fast_epochs, **_run_settings(data, cfg))
+    log(f"  training gexgen's fast recipe ({config.epochs} epochs, cosine lr {config.lr:g})")
+    result, fit_s = _timed(
+        lambda: train_cvae(data.cohort_path, out_dir, config, overwrite=True, progress=progress)
+    )
+    details = _fit_details(config, result, fit_s, {"best_val_loss": result.best_val_loss}, log)
+    details["kept_epoch"] = result.kept_epoch
+    return _sample_generator("cvae-fast", data, cfg, out_dir, fit_s, details, log)
+
+
 def run_wgan(data: BenchmarkData, cfg: Any, out_dir: Path, log: Log, progress: bool) -> ModelOutput:
     from gexgen.train.wgan_loop import WGANConfig, train_wgan
 
@@ -265,6 +282,7 @@ def run_tabular(
 
 
 MODEL_RUNNERS: dict[str, Callable[..., ModelOutput]] = {
+    "cvae-fast": run_cvae_fast,
     "cvae": run_cvae,
     "wgan-gp": run_wgan,
 }
