@@ -14,7 +14,7 @@ from tiny_generator import write_generator
 from gexgen.errors import GexgenError
 from gexgen.runtime import GeneratorSession, ParquetOptions, open_profiles, write_profiles
 from gexgen.runtime.profile_format import PROFILE_SUFFIXES
-from gexgen.runtime.profile_writers import ProfileTable, profile_writer, sidecars_of
+from gexgen.runtime.profile_writers import ProfileLayout, profile_writer, sidecars_of
 
 N = 2500
 
@@ -244,11 +244,11 @@ def test_unconditional_generator(tmp_path, suffix):
     assert table.labels.shape == (1500, 0)
 
 
-def test_profile_table_normalizes_and_refuses_labels_named_like_genes():
-    table = ProfileTable.of(3, np.array(["A", "B"]), {"tissue": np.array(["lung", "skin"])}, {})
+def test_profile_layout_normalizes_and_refuses_labels_named_like_genes():
+    table = ProfileLayout.of(3, np.array(["A", "B"]), {"tissue": np.array(["lung", "skin"])}, {})
     assert table.genes == ("A", "B") and table.label_values == {"tissue": ("lung", "skin")}
     with pytest.raises(GexgenError, match=r"label name\(s\) \['B'\] are also gene symbols"):
-        ProfileTable.of(3, ["A", "B"], {"B": ["x"]}, {})
+        ProfileLayout.of(3, ["A", "B"], {"B": ["x"]}, {})
 
 
 def test_writer_refuses_a_label_named_like_a_gene_and_leaves_no_file(tmp_path):

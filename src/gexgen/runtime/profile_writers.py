@@ -1,6 +1,6 @@
 """Stream profile chunks into .parquet, .h5ad, .npy or .csv files (layout: ``profile_format``).
 
-Each writer is told the table up front (:class:`ProfileTable`: rows, genes,
+Each writer is told the layout up front (:class:`ProfileLayout`: rows, genes,
 label vocabularies, metadata), takes row chunks in order and
 holds at most one chunk (plus its column-major copy for parquet/csv) in memory.
 ``profile_writer(path, ...)`` picks the writer by extension and writes under
@@ -29,7 +29,7 @@ from gexgen.runtime.profile_format import (
     profile_suffix,
 )
 
-__all__ = ["ParquetOptions", "ProfileTable", "ProfileWriter", "profile_writer", "sidecars_of"]
+__all__ = ["ParquetOptions", "ProfileLayout", "ProfileWriter", "profile_writer", "sidecars_of"]
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,12 @@ class ParquetOptions:
 
 
 @dataclass(frozen=True)
-class ProfileTable:
-    """What a writer is told before the first row: the table's shape, labels and metadata.
+class ProfileLayout:
+    """What a writer is told before the first row: the file's rows, genes, labels and metadata.
 
     Examples
     --------
-    >>> ProfileTable.of(2, ["A", "B"], {"tissue": ["lung"]}, {}).genes
+    >>> ProfileLayout.of(2, ["A", "B"], {"tissue": ["lung"]}, {}).genes
     ('A', 'B')
     """
 
@@ -68,31 +68,31 @@ class ProfileTable:
         genes: Sequence[str],
         label_values: Mapping[str, Sequence[str]],
         metadata: Mapping[str, Any],
-    ) -> ProfileTable:
+    ) -> ProfileLayout:
         """Normalize the parts (strings, tuples) and refuse labels named like genes."""
-        table = cls(
+        layout = cls(
             int(n),
             tuple(str(g) for g in genes),
             {str(k): tuple(str(v) for v in vs) for k, vs in label_values.items()},
             dict(metadata),
         )
-        clash = sorted(set(table.genes) & set(table.label_values))
+        clash = sorted(set(layout.genes) & set(layout.label_values))
         if clash:
             raise GexgenError(
                 f"label name(s) {clash} are also gene symbols; a table cannot hold both columns"
             )
-        return table
+        return layout
 
 
 class ProfileWriter:
     """Base class: ``write(start, values, codes)`` row chunks in order, then ``close()``."""
 
-    def __init__(self, table: ProfileTable) -> None:
-        self.table = table
-        self.n = table.n
-        self.genes = list(table.genes)
-        self.label_values = {k: list(vs) for k, vs in table.label_values.items()}
-        self.metadata = dict(table.metadata)
+    def __init__(self, layout: ProfileLayout) -> None:
+        self.layout = layout
+        self.n = layout.n
+        self.genes = list(layout.genes)
+        self.label_values = {k: list(vs) for k, vs in layout.label_values.items()}
+        self.metadata = dict(layout.metadata)
         self.rows_written = 0
 
     def write(self, start: int, values: np.ndarray, codes: Mapping[str, np.ndarray]) -> None:
@@ -160,10 +160,10 @@ def _label_columns(codes: Mapping[str, np.ndarray], dictionaries: Mapping[str, A
 class _ArrowTableWriter(ProfileWriter):
     """Shared by parquet and csv: a chunk becomes an arrow table (genes, then labels)."""
 
-    def __init__(self, table: ProfileTable) -> None:
+    def __init__(self, layout: ProfileLayout) -> None:
         import pyarrow as pa
 
-        super().__init__(table)
+        super().__init__(layout)
         self._dictionaries = _label_dictionaries(self.label_values)
         fields = [pa.field(g, pa.float32(), nullable=False) for g in self.genes]
         fields += _label_fields(self.label_values)
@@ -186,11 +186,11 @@ class _ArrowTableWriter(ProfileWriter):
 
 class ParquetProfileWriter(_ArrowTableWriter):
     def __init__(
-        self, path: Path, table: ProfileTable, options: ParquetOptions = ParquetOptions()
+        self, path: Path, layout: ProfileLayout, options: ParquetOptions = ParquetOptions()
     ) -> None:
         import pyarrow.parquet as pq
 
-        super().__init__(table)
+        super().__init__(layout)
         labels = list(self.label_values)
         self._writer = pq.ParquetWriter(
             path,
@@ -212,10 +212,10 @@ class ParquetProfileWriter(_ArrowTableWriter):
 
 
 class CsvProfileWriter(_ArrowTableWriter):
-    def __init__(self, path: Path, sidecar: Path, table: ProfileTable) -> None:
+    def __init__(self, path: Path, sidecar: Path, layout: ProfileLayout) -> None:
         import pyarrow.csv as pacsv
 
-        super().__init__(table)
+        super().__init__(layout)
         sidecar.write_text(json.dumps(self.metadata, indent=1, default=str))
         self._writer = pacsv.CSVWriter(
             path,
@@ -237,12 +237,12 @@ _LABEL_GROUP_ROWS = 1 << 20  # label rows buffered per sidecar row group (4 B pe
 class NpyProfileWriter(ProfileWriter):
     """The .npy header, then each chunk's bytes appended; labels to a parquet sidecar."""
 
-    def __init__(self, path: Path, sidecar: Path, table: ProfileTable) -> None:
+    def __init__(self, path: Path, sidecar: Path, layout: ProfileLayout) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        super().__init__(table)
-        n = table.n
+        super().__init__(layout)
+        n = layout.n
         self._file = open(path, "wb")  # noqa: SIM115 - closed in close()
         header = {
             "descr": np.lib.format.dtype_to_descr(np.dtype("<f4")),
@@ -290,14 +290,14 @@ class H5adProfileWriter(ProfileWriter):
     def __init__(
         self,
         path: Path,
-        table: ProfileTable,
+        layout: ProfileLayout,
         entrez_ids: Sequence[int | None] | None = None,
     ) -> None:
         import h5py
 
         from gexgen.runtime.h5ad_io import H5adRowWriter
 
-        super().__init__(table)
+        super().__init__(layout)
         uns = dict(self.metadata)
         uns["log_scaled"] = self.metadata.get("space") == "log2"
         uns = json.loads(json.dumps(uns, default=str))  # plain JSON types for write_elem
@@ -357,18 +357,18 @@ def profile_writer(
     """
     path = Path(path)
     suffix = profile_suffix(path)
-    table = ProfileTable.of(n, genes, label_values, metadata)
+    layout = ProfileLayout.of(n, genes, label_values, metadata)
     with contextlib.ExitStack() as stack:
         main = stack.enter_context(atomic_path(path))
         extra = [stack.enter_context(atomic_path(side)) for side in sidecars_of(path)]
         if suffix == ".parquet":
-            writer: ProfileWriter = ParquetProfileWriter(main, table, options=parquet)
+            writer: ProfileWriter = ParquetProfileWriter(main, layout, options=parquet)
         elif suffix == ".csv":
-            writer = CsvProfileWriter(main, extra[0], table)
+            writer = CsvProfileWriter(main, extra[0], layout)
         elif suffix == ".npy":
-            writer = NpyProfileWriter(main, extra[0], table)
+            writer = NpyProfileWriter(main, extra[0], layout)
         else:
-            writer = H5adProfileWriter(main, table, entrez_ids=entrez_ids)
+            writer = H5adProfileWriter(main, layout, entrez_ids=entrez_ids)
         try:
             yield writer
         except BaseException:
