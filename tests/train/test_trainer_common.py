@@ -11,7 +11,7 @@ from gexgen.train.checkpoint import CHECKPOINT_FORMAT, FORMAT_VERSION, checkpoin
 from gexgen.train.config import TrainConfig
 from gexgen.train.data import prepare_training_data
 from gexgen.train.run_dir import RUN_FILES, start_run_dir
-from gexgen.train.trainer_common import epoch_bar, state_copy, torch_threads
+from gexgen.train.trainer_common import EarlyStopping, epoch_bar, state_copy, torch_threads
 
 
 def test_torch_threads_sets_and_restores_even_on_error():
@@ -81,3 +81,17 @@ def test_checkpoint_dict_layout(tiny_cohort):
     assert set(ckpt["split"]) == {"train", "val", "test"}
     assert ckpt["versions"]["torch"] == str(torch.__version__)
     assert ckpt["created"].endswith("Z")
+
+
+def test_early_stopping_is_derived_from_patience_and_the_count():
+    from types import SimpleNamespace
+
+    run = EarlyStopping()
+    run.config, run.since_best = SimpleNamespace(patience=3), 2
+    assert not run.stopped_early
+    run.since_best = 3
+    assert run.stopped_early
+    run.config = SimpleNamespace(patience=5)  # a resume with more patience goes on
+    assert not run.stopped_early
+    run.config, run.since_best = SimpleNamespace(patience=None), 10_000
+    assert not run.stopped_early

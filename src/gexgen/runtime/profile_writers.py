@@ -88,7 +88,6 @@ class ProfileWriter:
     """Base class: ``write(start, values, codes)`` row chunks in order, then ``close()``."""
 
     def __init__(self, layout: ProfileLayout) -> None:
-        self.layout = layout
         self.n = layout.n
         self.genes = list(layout.genes)
         self.label_values = {k: list(vs) for k, vs in layout.label_values.items()}

@@ -32,7 +32,7 @@ from gexgen.train.run_dir import (
     start_run_dir,
     write_history,
 )
-from gexgen.train.trainer_common import epoch_bar, state_copy, torch_threads
+from gexgen.train.trainer_common import EarlyStopping, epoch_bar, state_copy, torch_threads
 
 __all__ = ["TrainResult", "train_cvae"]
 
@@ -122,7 +122,7 @@ def _adam(params: Any, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, lr=lr)
 
 
-class _Trainer:
+class _Trainer(EarlyStopping):
     """Holds the mutable state of one run; ``run`` trains and writes checkpoints."""
 
     def __init__(
@@ -168,7 +168,6 @@ class _Trainer:
         self.kept_val = math.inf
         self.kept_state: dict[str, torch.Tensor] = {}
         self.since_best = 0
-        self.stopped_early = False
         if state is not None:
             self._restore(state)
 
@@ -263,8 +262,6 @@ class _Trainer:
                 self.kept_state = state_copy(self.model)
         else:
             self.since_best += 1
-            patience = self.config.patience
-            self.stopped_early = patience is not None and self.since_best >= patience
         if self.config.keep == "last":
             self.kept_epoch, self.kept_val = self.epoch, val_loss
             self.kept_state = state_copy(self.model)
@@ -341,6 +338,3 @@ class _Trainer:
                 f"the training state in {str(self.out_dir)!r} does not match this model "
                 f"({str(exc).splitlines()[0]}); start again with --overwrite"
             ) from exc
-        # a larger --patience may let a run that stopped early go on
-        patience = self.config.patience
-        self.stopped_early = patience is not None and self.since_best >= patience

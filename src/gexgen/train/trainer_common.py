@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["torch_threads", "epoch_bar", "state_copy"]
+__all__ = ["EarlyStopping", "torch_threads", "epoch_bar", "state_copy"]
 
 
 @contextlib.contextmanager
@@ -56,3 +56,20 @@ def epoch_bar(total: int, desc: str, *, initial: int = 0, enabled: bool = True) 
 def state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
     """A detached copy of ``model``'s weights, on the model's device."""
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+class EarlyStopping:
+    """Mixin: a run stops once ``since_best`` validation checks in a row brought nothing better.
+
+    The host sets ``config.patience`` (``None``: never stop) and counts
+    ``since_best``; ``stopped_early`` is derived from them, so a resumed run
+    with a larger patience simply goes on.
+    """
+
+    config: Any
+    since_best: int
+
+    @property
+    def stopped_early(self) -> bool:
+        patience = self.config.patience
+        return patience is not None and self.since_best >= patience

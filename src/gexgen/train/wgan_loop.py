@@ -29,7 +29,7 @@ from gexgen.train.config import WGANConfig, resolve_device
 from gexgen.train.cvae import one_hot_conditions
 from gexgen.train.data import TrainingData, prepare_training_data
 from gexgen.train.run_dir import HISTORY_NAME, check_new_run_dir, start_run_dir, write_history
-from gexgen.train.trainer_common import epoch_bar, state_copy, torch_threads
+from gexgen.train.trainer_common import EarlyStopping, epoch_bar, state_copy, torch_threads
 from gexgen.train.wgan import WGANGP, build_wgan, gradient_penalty
 
 __all__ = ["WGANConfig", "WGANResult", "train_wgan", "gamma_numpy"]
@@ -101,7 +101,7 @@ def train_wgan(
         return trainer.run()
 
 
-class _WGANTrainer:
+class _WGANTrainer(EarlyStopping):
     def __init__(
         self,
         config: WGANConfig,
@@ -145,7 +145,6 @@ class _WGANTrainer:
         self.best_gamma = -math.inf
         self.best_state: dict[str, torch.Tensor] = {}
         self.since_best = 0
-        self.stopped_early = False
 
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.config.n_latent, generator=self.noise_rng, device=self.device)
@@ -230,8 +229,6 @@ class _WGANTrainer:
                 self._save()
             return
         self.since_best += 1
-        patience = self.config.patience
-        self.stopped_early = patience is not None and self.since_best >= patience
 
     def _save(self) -> None:
         save_dict(self._checkpoint(), self.out_dir / CHECKPOINT_NAME)
