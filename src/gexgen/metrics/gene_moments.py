@@ -146,19 +146,16 @@ class GroupMoments:
             raise GexgenError(f"expected a (rows, {self.n_genes}) chunk, got shape {x.shape}")
         if x.shape[0] == 0:
             return self
-        if keys is None:
-            uniq, inverse = np.array([ALL]), np.zeros(x.shape[0], dtype=np.int64)
-        else:
+        uniq: Sequence[str] = ()  # no keys: every row in one unnamed group
+        inverse = np.zeros(x.shape[0], dtype=np.int64)
+        if keys is not None:
             keys = np.asarray(keys).astype(str)
             if keys.shape != (x.shape[0],):
                 raise GexgenError(f"{len(keys)} group keys for {x.shape[0]} rows")
             uniq, inverse = np.unique(keys, return_inverse=True)
         if self._shift is None:
             self._shift = x.mean(axis=0, dtype=np.float64)
-        s1, s2 = group_sums(x, inverse, len(uniq), self._shift)
-        if keys is None:
-            self._add(ALL, x.shape[0], s1[0], s2[0])
-            return self
+        s1, s2 = group_sums(x, inverse, max(len(uniq), 1), self._shift)
         self._add(ALL, x.shape[0], s1.sum(axis=0), s2.sum(axis=0))
         counts = np.bincount(inverse, minlength=len(uniq))
         for code, key in enumerate(uniq):
