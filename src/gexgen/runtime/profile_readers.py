@@ -79,8 +79,9 @@ def _columns_into(batch: Any, staging: np.ndarray) -> np.ndarray:
     """An arrow batch/table of numeric columns -> ``staging[:, :rows]`` (genes x rows float32).
 
     Each column is copied once (nulls become NaN); the caller transposes the
-    result into its row-major block. Measured ~3x faster than arrow's
-    ``to_tensor(row_major=True)`` on 969 float32 columns.
+    result into its row-major block. With whole row groups, reading 1M x 975
+    float32 took ~6 s this way against 13-16 s with arrow's
+    ``to_tensor(row_major=True)`` on 8,192-row batches.
     """
     rows = batch.num_rows
     for j, column in enumerate(batch.columns):
