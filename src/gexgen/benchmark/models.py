@@ -163,19 +163,28 @@ def _fit_details(config: Any, result: Any, fit_s: float, score: dict, log: Log) 
     }
 
 
+def _run_any_cvae(
+    name: str, config: Any, data: BenchmarkData, cfg: Any, out_dir: Path, log: Log, progress: bool
+) -> ModelOutput:
+    """Train a CVAE with ``config``, export it and sample it as model ``name``."""
+    from gexgen.train.loop import train_cvae
+
+    result, fit_s = _timed(
+        lambda: train_cvae(data.cohort_path, out_dir, config, overwrite=True, progress=progress)
+    )
+    details = _fit_details(config, result, fit_s, {"best_val_loss": result.best_val_loss}, log)
+    details["kept_epoch"] = result.kept_epoch
+    return _sample_generator(name, data, cfg, out_dir, fit_s, details, log)
+
+
 def run_cvae(data: BenchmarkData, cfg: Any, out_dir: Path, log: Log, progress: bool) -> ModelOutput:
     from gexgen.train.config import TrainConfig
-    from gexgen.train.loop import train_cvae
 
     config = TrainConfig(
         epochs=cfg.cvae_epochs, patience=cfg.cvae_patience, **_run_settings(data, cfg)
     )
     log(f"  training (up to {config.epochs} epochs, patience {config.patience})")
-    result, fit_s = _timed(
-        lambda: train_cvae(data.cohort_path, out_dir, config, overwrite=True, progress=progress)
-    )
-    details = _fit_details(config, result, fit_s, {"best_val_loss": result.best_val_loss}, log)
-    return _sample_generator("cvae", data, cfg, out_dir, fit_s, details, log)
+    return _run_any_cvae("cvae", config, data, cfg, out_dir, log, progress)
 
 
 def run_cvae_fast(
@@ -183,16 +192,10 @@ def run_cvae_fast(
 ) -> ModelOutput:
     """gexgen's recipe (``TrainConfig.recipe("fast")``): no early stop, the last epoch kept."""
     from gexgen.train.config import TrainConfig
-    from gexgen.train.loop import train_cvae
 
     config = TrainConfig.recipe("fast", epochs=cfg.cvae_fast_epochs, **_run_settings(data, cfg))
     log(f"  training gexgen's fast recipe ({config.epochs} epochs, cosine lr {config.lr:g})")
-    result, fit_s = _timed(
-        lambda: train_cvae(data.cohort_path, out_dir, config, overwrite=True, progress=progress)
-    )
-    details = _fit_details(config, result, fit_s, {"best_val_loss": result.best_val_loss}, log)
-    details["kept_epoch"] = result.kept_epoch
-    return _sample_generator("cvae-fast", data, cfg, out_dir, fit_s, details, log)
+    return _run_any_cvae("cvae-fast", config, data, cfg, out_dir, log, progress)
 
 
 def run_wgan(data: BenchmarkData, cfg: Any, out_dir: Path, log: Log, progress: bool) -> ModelOutput:
