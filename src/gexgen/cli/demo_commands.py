@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from gexgen.cli._app import app, user_errors
+from gexgen.train.config import RECIPES
 
 
 @app.command()
@@ -23,7 +24,9 @@ def demo(
         ),
     ] = None,
     n_profiles: Annotated[int, typer.Option(help="Profiles to generate.")] = 1_000_000,
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 250,
+    epochs: Annotated[
+        int, typer.Option(help="Training epochs (the fast recipe's cosine schedule spans them).")
+    ] = RECIPES["fast"]["epochs"],
     device: Annotated[str, typer.Option(help="Training device: auto, cpu or cuda.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of split, training and generation.")] = 0,
     threads: Annotated[
