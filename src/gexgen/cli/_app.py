@@ -1,18 +1,24 @@
-"""The typer application and the one-line error handling shared by all commands."""
+"""The typer application: it imports each command module and registers its commands.
+
+The command modules never import this one back, so the imports point one way.
+"""
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 import typer
 
 from gexgen import __version__
-from gexgen.errors import GexgenError
-
-F = TypeVar("F", bound=Callable[..., Any])
+from gexgen.cli import (
+    benchmark_commands,
+    data_commands,
+    demo_commands,
+    evaluate_commands,
+    export_commands,
+    generate_commands,
+    train_commands,
+)
 
 app = typer.Typer(
     name="gexgen",
@@ -41,32 +47,22 @@ def _root(
     """gexgen: learn, ship and score synthetic gene-expression generators."""
 
 
-def user_errors(func: F) -> F:
-    """Report GexgenError / ValueError / FileNotFoundError as one stderr line, exit 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (GexgenError, ValueError, FileNotFoundError) as exc:
-            typer.echo(f"Error: {exc}", err=True)
-            raise typer.Exit(code=1) from None
-
-    return wrapper  # type: ignore[return-value]
+# The commands in the order of the data flow: data -> train -> export -> generate -> evaluate.
+app.add_typer(data_commands.data_app, name="data")
+for command in (
+    train_commands.train,
+    train_commands.tune,
+    export_commands.export,
+    generate_commands.info,
+    generate_commands.generate,
+    evaluate_commands.evaluate,
+    evaluate_commands.check,
+    benchmark_commands.benchmark,
+    demo_commands.demo,
+):
+    app.command()(command)
 
 
 def main() -> None:  # pragma: no cover - console entry point
     app()
     sys.exit(0)
-
-
-# Register every command group (each module adds its commands to `app`).
-from gexgen.cli import (  # noqa: E402,F401
-    benchmark_commands,
-    data_commands,
-    demo_commands,
-    evaluate_commands,
-    export_commands,
-    generate_commands,
-    train_commands,
-)

@@ -8,12 +8,11 @@ from typing import Annotated
 
 import typer
 
-from gexgen.cli._app import app, user_errors
+from gexgen.cli._errors import user_errors
 
 _MODELS = "cvae,wgan-gp,ctgan,tvae"  # = gexgen.benchmark.PAPER_MODELS (kept import-free)
 
 
-@app.command()
 @user_errors
 def benchmark(
     cohort: Annotated[Path, typer.Argument(help="Cohort .h5ad with a recorded train/test split.")],

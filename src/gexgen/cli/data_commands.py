@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gexgen.cli._app import app, user_errors
+from gexgen.cli._errors import user_errors
 
 data_app = typer.Typer(
     name="data",
@@ -18,7 +18,6 @@ data_app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-app.add_typer(data_app, name="data")
 
 _TEST_FRACTION = typer.Option(help="Fraction of each label combination held out as test.")
 _SEED = typer.Option(help="Seed of the stratified train/test split.")

@@ -7,11 +7,10 @@ from typing import Annotated
 
 import typer
 
-from gexgen.cli._app import app, user_errors
+from gexgen.cli._errors import user_errors
 from gexgen.train.config import RECIPES
 
 
-@app.command()
 @user_errors
 def demo(
     out: Annotated[

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gexgen.cli._app import app, user_errors
+from gexgen.cli._errors import user_errors
 from gexgen.errors import GexgenError
 
 _CLASSIFIERS = ("logistic", "random_forest")  # = gexgen.metrics.detection (kept import-free)
@@ -24,7 +24,6 @@ def parse_labels(text: str | None) -> tuple[str, ...] | None:
     return labels
 
 
-@app.command()
 @user_errors
 def evaluate(
     real: Annotated[
@@ -111,7 +110,6 @@ def evaluate(
     typer.echo(f"wrote {out / 'metrics.json'}" + (f" and {out / 'report.html'}" if report else ""))
 
 
-@app.command()
 @user_errors
 def check(
     generator: Annotated[Path, typer.Argument(help="Generator .onnx file to test.")],

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from gexgen.cli._app import app, user_errors
+from gexgen.cli._errors import user_errors
 
 
-@app.command()
 @user_errors
 def export(
     run: Annotated[Path, typer.Argument(help="Run directory (or its checkpoint.pt).")],

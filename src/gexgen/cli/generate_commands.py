@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from gexgen.cli._app import app, user_errors
+from gexgen.cli._errors import user_errors
 from gexgen.errors import GexgenError
 
 _CHUNK_SIZE = 32_768  # = gexgen.runtime.write_profiles.DEFAULT_CHUNK_SIZE (kept import-free)
@@ -29,7 +29,6 @@ def parse_conditions(items: list[str]) -> dict[str, str]:
     return conditions
 
 
-@app.command()
 @user_errors
 def generate(
     generator: Annotated[Path, typer.Argument(help="Generator .onnx file (from gexgen export).")],
@@ -99,7 +98,6 @@ def generate(
     )
 
 
-@app.command()
 @user_errors
 def info(
     generator: Annotated[Path, typer.Argument(help="Generator .onnx file.")],

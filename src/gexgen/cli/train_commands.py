@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gexgen.cli._app import app, user_errors
+from gexgen.cli._errors import user_errors
 from gexgen.errors import GexgenError
 from gexgen.train.config import RECIPES, TrainConfig, WGANConfig
 
@@ -189,7 +189,6 @@ Threads = Annotated[
 Progress = Annotated[bool, typer.Option(help="Show a progress bar.")]
 
 
-@app.command()
 @user_errors
 def train(
     cohort: Annotated[Path, typer.Argument(help="Cohort .h5ad (from gexgen data).")],
@@ -278,7 +277,6 @@ def train(
     )
 
 
-@app.command()
 @user_errors
 def tune(
     cohort: Annotated[Path, typer.Argument(help="Cohort .h5ad (from gexgen data).")],
