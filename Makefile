@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 TORCH_VERSION ?= 2.13.0
 # The extras the tests need (everything but the gpu runtime).
-EXTRAS ?= train,viz,baselines,dev
+EXTRAS ?= train,viz,baselines,dp,dask,dev
 DEMO_DIR ?= demo_out
 # Real data: $GEXGEN_DATA when set, else ../shared/data when it exists; without
 # either, `gexgen demo` downloads from the upstream repositories.
