@@ -16,12 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gexgen._outputs import check_output_folder
 from gexgen.errors import GexgenError
 from gexgen.train.config import RECIPES
 
 __all__ = ["DemoConfig", "DemoResult", "LINCS_GENE_INFO_URL", "resolve_demo_data", "run_demo"]
 
 # LINCS phase I gene table (GEO GSE92742): its pr_is_lm column marks the 978 landmarks.
+# what a demo writes in its folder: an existing one is replaced only with --overwrite
+DEMO_OUTPUTS = ("cohort.h5ad", "run", "generator.onnx", "synthetic.parquet", "report")
 LINCS_GENE_INFO_URL = (
     "https://ftp.ncbi.nlm.nih.gov/geo/series/GSE92nnn/GSE92742/suppl/"
     "GSE92742_Broad_LINCS_gene_info.txt.gz"
@@ -105,8 +108,12 @@ def run_demo(
     *,
     echo: Callable[[str], None] = print,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> DemoResult:
     """Run the pipeline end to end and return where everything is.
+
+    An ``out_dir`` that already holds a demo's outputs is refused unless
+    ``overwrite`` (then every step replaces its own output).
 
     Examples
     --------
@@ -120,7 +127,7 @@ def run_demo(
     from gexgen.runtime import GeneratorSession, write_profiles
     from gexgen.train import TrainConfig, train_cvae
 
-    out = Path(out_dir)
+    out = check_output_folder(out_dir, overwrite, names=DEMO_OUTPUTS)
     source, landmarks = resolve_demo_data(data_dir)
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
@@ -133,7 +140,7 @@ def run_demo(
             fetch(landmarks, local, progress=progress)
             landmarks = str(local)
         _, summary = build_rnaseqdb_cohort(
-            source, landmarks, cohort, seed=config.seed, progress=progress
+            source, landmarks, cohort, seed=config.seed, progress=progress, overwrite=True
         )
         echo(summary.format())
 
@@ -154,7 +161,7 @@ def run_demo(
 
     generator = out / "generator.onnx"
     with _step("3/5 export: generator.onnx", seconds, echo):
-        report = export_generator(result.run_dir, generator)
+        report = export_generator(result.run_dir, generator, overwrite=True)
         echo(f"    wrote {generator} (max |onnx - torch| = {report.max_abs_diff:.2e})")
 
     synthetic = out / "synthetic.parquet"
@@ -169,6 +176,7 @@ def run_demo(
             seed=config.seed,
             chunk_size=config.chunk_size,
             progress=progress,
+            overwrite=True,
         )
         rate = config.n_profiles / (time.perf_counter() - start)
         echo(f"    wrote {synthetic} ({rate:,.0f} profiles/s including the file)")
@@ -181,6 +189,7 @@ def run_demo(
             out_dir=report_dir,
             config=EvaluateConfig(seed=config.seed),
             progress=progress,
+            overwrite=True,
         )
     echo("")
     for line in summary_lines(metrics):

@@ -25,7 +25,7 @@ def export_onnx(run_dir: Path, out: Path) -> tuple[Path | None, str, dict[str, A
     except ImportError as exc:
         return None, f"gexgen.export cannot be imported ({exc})", {}
     try:
-        report = export_generator(run_dir, out)
+        report = export_generator(run_dir, out, overwrite=True)  # in a checked --out folder
     except GexgenError as exc:
         return None, str(exc), {}
     return (

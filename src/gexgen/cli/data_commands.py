@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gexgen.cli._errors import user_errors
+from gexgen.cli._errors import safe_echo, user_errors
 
 data_app = typer.Typer(
     name="data",
@@ -55,6 +55,9 @@ def rnaseqdb(
     test_fraction: Annotated[float, _TEST_FRACTION] = 0.3,
     seed: Annotated[int, _SEED] = 0,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output.")
+    ] = False,
 ) -> None:
     """Build a TCGA + GTEx cohort from RNAseqDB (local folder or download) and print its summary.
 
@@ -70,8 +73,9 @@ def rnaseqdb(
         test_fraction=test_fraction,
         seed=seed,
         progress=progress,
+        overwrite=overwrite,
     )
-    typer.echo(summary.format())
+    safe_echo(summary.format())
 
 
 @data_app.command("import")
@@ -94,6 +98,9 @@ def import_(
     out: Annotated[Path, typer.Option(help="Output cohort .h5ad.")] = Path("cohort.h5ad"),
     test_fraction: Annotated[float, _TEST_FRACTION] = 0.3,
     seed: Annotated[int, _SEED] = 0,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output.")
+    ] = False,
 ) -> None:
     """Build a cohort from your own samples x genes matrix and print its summary.
 
@@ -109,5 +116,6 @@ def import_(
         log_scaled=log_scaled,
         test_fraction=test_fraction,
         seed=seed,
+        overwrite=overwrite,
     )
-    typer.echo(summary.format())
+    safe_echo(summary.format())

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gexgen.cli._errors import user_errors
+from gexgen.cli._errors import safe_echo, user_errors
 from gexgen.train.config import RECIPES
 
 
@@ -31,6 +31,9 @@ def demo(
     threads: Annotated[
         int | None, typer.Option(help="CPU threads for training (1 is fastest on a busy machine).")
     ] = 1,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output.")
+    ] = False,
 ) -> None:
     """Run the whole pipeline on real TCGA + GTEx data: cohort, CVAE, ONNX, 1M profiles, report.
 
@@ -43,4 +46,4 @@ def demo(
     config = DemoConfig(
         n_profiles=n_profiles, epochs=epochs, device=device, seed=seed, threads=threads
     )
-    run_demo(out, data, config, echo=typer.echo)
+    run_demo(out, data, config, echo=safe_echo, overwrite=overwrite)

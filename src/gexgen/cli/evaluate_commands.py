@@ -70,6 +70,9 @@ def evaluate(
     progress: Annotated[
         bool, typer.Option(help="Print each stage and a reading progress bar on stderr.")
     ] = True,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output.")
+    ] = False,
 ) -> None:
     """Score synthetic profiles against real ones; write metrics.json and an HTML report.
 
@@ -102,6 +105,7 @@ def evaluate(
         config=config,
         report=report,
         progress=progress,
+        overwrite=overwrite,
     )
     from gexgen.metrics.summary import summary_lines
 

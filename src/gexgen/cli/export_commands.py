@@ -18,6 +18,9 @@ def export(
     tolerance: Annotated[
         float, typer.Option(help="Largest onnxruntime-vs-torch difference accepted.")
     ] = 1e-4,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output.")
+    ] = False,
 ) -> None:
     """Export a trained generator to one self-describing .onnx file, checked against torch.
 
@@ -25,7 +28,7 @@ def export(
     """
     from gexgen.export import export_generator
 
-    report = export_generator(run, out, opset=opset, tolerance=tolerance)
+    report = export_generator(run, out, opset=opset, tolerance=tolerance, overwrite=overwrite)
     if report.note:
         typer.echo(f"note: {report.note}", err=True)
     typer.echo(

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from gexgen.cli._errors import user_errors
+from gexgen.cli._errors import safe_echo, user_errors
 from gexgen.errors import GexgenError
 
 _CHUNK_SIZE = 32_768  # = gexgen.runtime.write_profiles.DEFAULT_CHUNK_SIZE (kept import-free)
@@ -66,6 +66,15 @@ def generate(
     ] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads (default: all cores).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output.")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Write even when the estimated size exceeds the free disk space."
+        ),
+    ] = False,
 ) -> None:
     """Generate synthetic profiles from a generator file, streamed chunk by chunk to a file.
 
@@ -88,6 +97,8 @@ def generate(
             chunk_size=chunk_size,
             mix=mix,
             progress=progress,
+            overwrite=overwrite,
+            force=force,
         )  # type: ignore[arg-type]
         n_genes = len(session.genes)
     seconds = time.perf_counter() - started
@@ -111,7 +122,7 @@ def info(
 
     with GeneratorSession(generator, providers="cpu") as session:
         if as_json:
-            typer.echo(json.dumps(session.metadata, indent=1))
+            typer.echo(json.dumps(session.metadata, indent=1))  # escapes control characters
             return
-        typer.echo(f"file: {generator}")
-        typer.echo(session.info.describe())
+        safe_echo(f"file: {generator}")
+        safe_echo(session.info.describe())

@@ -14,7 +14,7 @@ from gexgen.data.split import stratified_split
 from gexgen.data.summary import CohortSummary
 from gexgen.errors import GexgenError
 
-__all__ = ["assemble_cohort", "check_values", "summarize_cohort"]
+__all__ = ["assemble_cohort", "check_values", "strip_label_values", "summarize_cohort"]
 
 
 def _first(items: Sequence[Any], n: int = 3) -> str:
@@ -31,6 +31,15 @@ def check_values(x: np.ndarray, genes: Sequence[str], what: str, log_scaled: boo
             f"{what} has {int(bad.sum())} NaN or infinite value(s) in gene(s) "
             f"{_first([genes[i] for i in cols])}; fill or drop them"
         )
+    limit = float(np.finfo(np.float32).max)
+    too_big = np.abs(x) > limit
+    if too_big.any():
+        cols = np.flatnonzero(too_big.any(axis=0))
+        raise GexgenError(
+            f"{what} has {int(too_big.sum())} value(s) beyond the float32 range (|x| > "
+            f"{limit:.3g}) in gene(s) {_first([genes[i] for i in cols])}, which the cohort "
+            "stores as float32 (they would become infinite); rescale or drop them"
+        )
     if not log_scaled and (x < 0).any():
         cols = np.flatnonzero((x < 0).any(axis=0))
         raise GexgenError(
@@ -44,6 +53,39 @@ def _check_unique(ids: pd.Index, what: str, fix: str) -> None:
     dup = ids[ids.duplicated()].unique()
     if len(dup):
         raise GexgenError(f"duplicate {what}: {_first(dup.tolist())}; {fix}")
+
+
+def strip_label_values(column: pd.Series, name: str, what: str = "the matrix") -> pd.Series:
+    """Label values as text without surrounding spaces; refuse two that then coincide.
+
+    ``--condition tissue=lung`` is matched against these stripped values, so
+    ``"  lung"`` and ``"lung"`` must not both exist as different labels.
+
+    Examples
+    --------
+    >>> strip_label_values(pd.Series([" lung", "kidney "]), "tissue").tolist()
+    ['lung', 'kidney']
+    """
+    text = column.astype(str)
+    stripped = text.str.strip()
+    changed = text != stripped
+    if changed.any():
+        pairs = pd.DataFrame({"raw": text, "stripped": stripped}).drop_duplicates()
+        clash = pairs.groupby("stripped")["raw"].nunique()
+        clash = clash[clash > 1]
+        if len(clash):
+            value = clash.index[0]
+            variants = sorted(pairs.loc[pairs["stripped"] == value, "raw"].tolist())
+            raise GexgenError(
+                f"{what}: label {name!r} has values that differ only by surrounding spaces "
+                f"({_first(variants)}); gexgen strips them, so they would merge: make them "
+                "identical or distinct in the file"
+            )
+        if (stripped == "").any():
+            raise GexgenError(
+                f"{what}: label {name!r} has values made only of spaces; fill or drop them"
+            )
+    return stripped
 
 
 def assemble_cohort(
@@ -85,6 +127,11 @@ def assemble_cohort(
     _check_unique(pd.Index(obs.index), "sample id(s)", "sample ids must be unique")
     _check_unique(pd.Index(var.index), "gene id(s)", "gene columns must be unique")
     check_values(x, [str(g) for g in var.index], what, log_scaled)
+    if SPLIT_COLUMN in obs.columns:
+        raise GexgenError(
+            f"a label column cannot be named {SPLIT_COLUMN!r}: gexgen stores the train/test "
+            f"split under that name; rename the column (e.g. to '{SPLIT_COLUMN}_label')"
+        )
     for col in stratify:
         if col not in obs.columns:
             raise GexgenError(f"label column {col!r} not found; available: {list(obs.columns)}")
@@ -92,16 +139,19 @@ def assemble_cohort(
             rows = np.flatnonzero(obs[col].isna().to_numpy())
             raise GexgenError(
                 f"label column {col!r} has {len(rows)} missing value(s) in sample(s) "
-                f"{_first(obs.index[rows].tolist())}; fill or drop them"
+                f"{_first(obs.index[rows].tolist())} (empty cells and text such as NA, "
+                "N/A, None, NaN or null are read as missing); fill or drop them"
             )
+    obs = obs.copy()
+    for col in stratify:
+        obs[col] = strip_label_values(obs[col], col, what)
     is_test = stratified_split(obs, list(stratify), test_fraction=test_fraction, seed=seed)
 
-    obs = obs.copy()
     obs.index = obs.index.astype(str)
     obs.index.name = None
     labels = [c for c in obs.columns if c != "barcode"]
     for col in labels:
-        obs[col] = obs[col].astype(str).astype("category")
+        obs[col] = strip_label_values(obs[col], col, what).astype("category")
     obs[SPLIT_COLUMN] = pd.Categorical(np.where(is_test, "test", "train"), ["train", "test"])
     var = var.copy()
     var.index = var.index.astype(str)

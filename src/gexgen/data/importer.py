@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gexgen._outputs import check_output_file
 from gexgen.data.assemble import assemble_cohort, summarize_cohort
-from gexgen.data.cohort import write_cohort
+from gexgen.data.cohort import SPLIT_COLUMN, write_cohort
 from gexgen.data.summary import CohortSummary
 from gexgen.errors import GexgenError
 
@@ -88,8 +89,20 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     except Exception as exc:  # parser, decoding, arrow errors: all mean "cannot read"
         raise GexgenError(f"cannot read {str(path)!r} as {fmt[1:]}: {exc}") from exc
     if frame.shape[0] == 0 or frame.shape[1] == 0:
+        hint = ""
+        if fmt != ".parquet" and frame.shape[1] == 0:
+            other, name = ("\t", "tabs") if fmt == ".csv" else (",", "commas")
+            if other in str(frame.index.name or "") or frame.index.astype(str).str.contains(
+                other, regex=False
+            ).any():
+                ext = ".tsv" if fmt == ".csv" else ".csv"
+                hint = (
+                    f"; its columns are separated by {name}, not by "
+                    f"{'commas' if fmt == '.csv' else 'tabs'} as {fmt} files are: "
+                    f"rename it to end in {ext}"
+                )
         raise GexgenError(
-            f"{path.name} has no data ({frame.shape[0]} rows x {frame.shape[1]} cols)"
+            f"{path.name} has no data ({frame.shape[0]} rows x {frame.shape[1]} cols){hint}"
         )
     frame.index = frame.index.map(str)
     _check_unique(frame.index, "sample ids", path)
@@ -127,6 +140,21 @@ def _numeric_genes(frame: pd.DataFrame, path: Path) -> np.ndarray:
     return frame.to_numpy(dtype=np.float64)
 
 
+def _check_label_names(labels: Sequence[str]) -> None:
+    """Each label once, and none named like a column gexgen writes itself."""
+    seen: set[str] = set()
+    for name in labels:
+        if name in seen:
+            raise GexgenError(f"--label {name!r} is given twice; name each label column once")
+        seen.add(name)
+        if name == SPLIT_COLUMN:
+            raise GexgenError(
+                f"a label column cannot be named {SPLIT_COLUMN!r}: gexgen stores the "
+                f"train/test split under that name; rename the column (e.g. to "
+                f"'{SPLIT_COLUMN}_label') in your file"
+            )
+
+
 def import_matrix(
     path: str | os.PathLike[str],
     out: str | os.PathLike[str] | None = None,
@@ -136,6 +164,7 @@ def import_matrix(
     log_scaled: bool = False,
     test_fraction: float = 0.3,
     seed: int = 0,
+    overwrite: bool = False,
 ) -> tuple[Any, CohortSummary]:
     """Build (and optionally write) a cohort from a samples x genes matrix.
 
@@ -150,6 +179,8 @@ def import_matrix(
         CSV / TSV / parquet whose first column is the sample id.
     log_scaled
         The values are already log2(x + 1) (negatives allowed).
+    overwrite
+        Replace an existing ``out`` (else refused before anything is read).
 
     Examples
     --------
@@ -159,8 +190,11 @@ def import_matrix(
     path = Path(path)
     if out is not None and Path(out).suffix != ".h5ad":
         raise GexgenError(f"the output must end in .h5ad, got {Path(out).name!r}")
+    if out is not None:
+        check_output_file(out, overwrite)
     if not path.is_file():
         raise GexgenError(f"matrix file {str(path)!r} not found")
+    _check_label_names(labels)
     if _format(path) == ".h5ad":
         genes, extra = _read_h5ad(path)
     else:

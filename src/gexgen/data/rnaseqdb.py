@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gexgen._outputs import check_output_file
 from gexgen.data.assemble import assemble_cohort, check_values, summarize_cohort
 from gexgen.data.cohort import write_cohort
 from gexgen.data.landmarks import read_landmarks
@@ -196,6 +197,7 @@ def build_rnaseqdb_cohort(
     test_fraction: float = 0.3,
     seed: int = 0,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> tuple[Any, CohortSummary]:
     """Build (and optionally write) the RNAseqDB cohort.
 
@@ -212,6 +214,8 @@ def build_rnaseqdb_cohort(
         Download cache for a URL source (default ``$GEXGEN_CACHE`` or ``~/.cache/gexgen``).
     test_fraction, seed
         Stratified split on tissue x status, recorded in ``obs["split"]``.
+    overwrite
+        Replace an existing ``out`` (else refused before anything is read).
 
     Returns
     -------
@@ -227,6 +231,8 @@ def build_rnaseqdb_cohort(
 
     if out is not None and Path(out).suffix != ".h5ad":
         raise GexgenError(f"the output must end in .h5ad, got {Path(out).name!r}")
+    if out is not None:
+        check_output_file(out, overwrite)
     lm = read_landmarks(landmarks) if landmarks is not None else None
     if _is_url(source):
         from gexgen.data.download import download_rnaseqdb

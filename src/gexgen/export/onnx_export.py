@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from gexgen._atomic import atomic_path
+from gexgen._outputs import check_output_file
 from gexgen.errors import GexgenError
 from gexgen.export.graph import GeneratorGraph
 from gexgen.export.metadata import generator_metadata, metadata_json
@@ -59,11 +60,13 @@ def export_generator(
     *,
     opset: int = 18,
     tolerance: float = 1e-4,
+    overwrite: bool = False,
 ) -> ExportReport:
     """Export a trained generator (CVAE or WGAN-GP checkpoint) to one ``.onnx`` file.
 
     The file is reopened in onnxruntime and compared with the torch model on
     random inputs; above ``tolerance`` the export fails and no file is left.
+    An existing ``out_path`` is refused unless ``overwrite``.
 
     Examples
     --------
@@ -72,6 +75,7 @@ def export_generator(
     True
     """
     _check_args(out_path, opset, tolerance)
+    check_output_file(out_path, overwrite)
     ckpt = load_checkpoint(run_dir_or_checkpoint)
     decoder = decoder_from_checkpoint(ckpt)
     logvar = getattr(decoder, "logvar", None)
@@ -83,7 +87,9 @@ def export_generator(
         logvar=logvar,
     )
     meta = generator_metadata(ckpt, noise_input=logvar is not None, exporter="", opset=opset)
-    return export_graph(graph, out_path, meta, opset=opset, tolerance=tolerance)
+    return export_graph(
+        graph, out_path, meta, opset=opset, tolerance=tolerance, overwrite=overwrite
+    )
 
 
 def export_graph(
@@ -93,9 +99,11 @@ def export_graph(
     *,
     opset: int = 18,
     tolerance: float = 1e-4,
+    overwrite: bool = False,
 ) -> ExportReport:
     """Export a :class:`GeneratorGraph` with its metadata; the generic path of every model."""
     _check_args(out_path, opset, tolerance)
+    check_output_file(out_path, overwrite)
     labels = [label["name"] for label in metadata["labels"]]
     input_names = [LATENT_INPUT, *(label_input_name(name) for name in labels)]
     if graph.noise_input:
@@ -103,6 +111,12 @@ def export_graph(
     graph = graph.eval()
     example = _random_inputs(graph, metadata, n=4, seed=0)
     model, exporter, note = _to_onnx(graph, example, input_names, opset)
+    written = _default_opset(model)
+    if written != opset:
+        raise GexgenError(
+            f"the {exporter} exporter wrote opset {written}, not the requested --opset {opset}; "
+            f"nothing written: use --opset {written} (or another opset it supports)"
+        )
 
     metadata = {**metadata, "export": {"exporter": exporter, "opset": opset}}
     del model.metadata_props[:]
@@ -138,10 +152,24 @@ def export_graph(
 def _check_args(out_path: str | os.PathLike[str], opset: int, tolerance: float) -> None:
     if Path(out_path).suffix != ".onnx":
         raise GexgenError(f"the generator file must end in .onnx, got {Path(out_path).name!r}")
-    if opset < MIN_OPSET:
-        raise GexgenError(f"opset must be >= {MIN_OPSET}, got {opset}")
+    import onnx
+
+    newest = onnx.defs.onnx_opset_version()
+    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
+        raise GexgenError(
+            f"--opset must be an integer from {MIN_OPSET} to {newest} (the newest this onnx "
+            f"{onnx.__version__} knows), got {opset!r}; the default 18 suits every runtime"
+        )
     if not tolerance > 0:
         raise GexgenError(f"tolerance must be > 0, got {tolerance}")
+
+
+def _default_opset(model: Any) -> int | None:
+    """The opset of the default ("ai.onnx") domain that a ModelProto declares."""
+    for entry in model.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            return int(entry.version)
+    return None
 
 
 def _random_inputs(

@@ -27,6 +27,7 @@ import pandas as pd
 from gexgen import __version__
 from gexgen._atomic import atomic_path
 from gexgen._json import json_default
+from gexgen._outputs import check_output_folder
 from gexgen.errors import GexgenError
 from gexgen.metrics._sources import (
     ProfileSet,
@@ -63,6 +64,32 @@ class EvaluateConfig:
     chunk_rows: int = 65_536  # rows per streamed chunk
     min_group_samples: int = 3  # smallest label combination scored for moments
     metrics: tuple[str, ...] = ALL_METRICS  # which metrics to compute
+
+    def __post_init__(self) -> None:
+        """Refuse bad sizes at once, before any data is read."""
+        for name, minimum in (
+            ("k", 1),
+            ("max_samples", self.k + 1 if _is_int(self.k) else 2),
+            ("umap_max_samples", 2),
+            ("n_folds", 2),
+            ("chunk_rows", 1),
+            ("min_group_samples", 1),
+        ):
+            value = getattr(self, name)
+            if not _is_int(value) or value < minimum:
+                option = "--" + name.replace("_", "-")
+                raise GexgenError(
+                    f"{option} must be an integer >= {minimum}, got {value!r}"
+                    + (f" (PRDC needs more rows than k={self.k})" if name == "max_samples" else "")
+                )
+        if self.n_synthetic is not None and (
+            not _is_int(self.n_synthetic) or self.n_synthetic < 1
+        ):
+            raise GexgenError(f"--n-synthetic must be >= 1, got {self.n_synthetic!r}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 def _reporter(enabled: bool) -> Callable[[str], None]:
@@ -133,7 +160,10 @@ def _scan(
     with bar:
         for chunk in s.log_chunks(columns, chunk_rows):
             stop = start + chunk.shape[0]
-            acc.update(chunk)
+            try:
+                acc.update(chunk)
+            except GexgenError as exc:
+                raise _bad_values(s, chunk, start, exc) from exc
             moments.update(chunk, None if keys is None else keys[start:stop])
             lo, hi = np.searchsorted(pick, [start, stop])
             sample[lo:hi] = chunk[pick[lo:hi] - start]
@@ -143,6 +173,24 @@ def _scan(
         raise GexgenError(f"{s.name}: read {start} rows, expected {n}")
     labels = s.labels.iloc[pick].reset_index(drop=True)
     return _Scan(acc.result(), moments, sample, labels, n)
+
+
+def _bad_values(s: ProfileSet, chunk: np.ndarray, start: int, exc: Exception) -> GexgenError:
+    """Name the file and rows of non-finite values, and say when negatives caused them."""
+    bad = ~np.isfinite(chunk)
+    if not bad.any():
+        return GexgenError(f"{s.name}: {exc}")
+    rows = (start + np.flatnonzero(bad.any(axis=1))[:3]).tolist()
+    if s.space == "expression":
+        return GexgenError(
+            f"{s.name} has {int(bad.sum())} value(s) that are NaN, infinite or negative "
+            f"(log2(x + 1) of a value <= -1 is not a number), e.g. in row(s) {rows}; "
+            "expression values must be finite and >= 0: fix the file, or regenerate it"
+        )
+    return GexgenError(
+        f"{s.name} has {int(bad.sum())} NaN or infinite value(s), e.g. in row(s) {rows}; "
+        "fill or drop them before scoring"
+    )
 
 
 def generate_matched(
@@ -349,8 +397,13 @@ def evaluate(
     *,
     report: bool = True,
     progress: bool = False,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Score synthetic against real profiles; write ``metrics.json`` and ``report.html``.
+
+    ``out_dir`` is checked first: a file there, or a folder already holding
+    ``metrics.json`` or ``report.html`` without ``overwrite``, is refused
+    before anything is computed.
 
     Parameters
     ----------
@@ -375,8 +428,8 @@ def evaluate(
     >>> m = evaluate("cohort.h5ad", model="generator.onnx", out_dir="report")  # doctest: +SKIP
     >>> m["gamma"]["gamma"], m["gamma_ceiling"]["gamma"]  # doctest: +SKIP
     """
+    out = check_output_folder(out_dir, overwrite, names=("metrics.json", "report.html"))
     evaluation = compute_metrics(real, synthetic, model, config, progress=progress)
-    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if report:
         from gexgen.metrics.report import write_report

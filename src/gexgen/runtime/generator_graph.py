@@ -6,11 +6,14 @@ position; outputs are written straight into the caller's arrays (IO binding).
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
+from gexgen._text import printable
 from gexgen.errors import GexgenError
 from gexgen.generator_format import (
     EXPRESSION_OUTPUT,
@@ -26,6 +29,8 @@ __all__ = ["GeneratorGraph"]
 
 CPU_RUN_BATCH = 2048  # rows per onnxruntime call on CPU (benchmarked: 1024-4096 near best)
 GPU_RUN_BATCH = 65_536  # rows per call on an accelerator
+_EXTERNAL_DATA = re.compile(r"external|model_path must not be empty", re.IGNORECASE)
+_OUT_OF_RANGE = 1 << 40  # a label code no vocabulary reaches
 
 
 class GeneratorGraph:
@@ -55,17 +60,30 @@ class GeneratorGraph:
             if isinstance(threads, bool) or int(threads) < 1:
                 raise GexgenError(f"threads must be a positive integer, got {threads!r}")
             options.intra_op_num_threads = int(threads)
+        # the graph is loaded from the bytes read here, never from the path: weights in an
+        # external-data file beside it cannot be loaded, so ``sha256`` covers all of it
+        model_bytes = path.read_bytes()
+        self.sha256 = hashlib.sha256(model_bytes).hexdigest()
         try:
-            self.session = ort.InferenceSession(str(path), options, providers=chosen)
+            self.session = ort.InferenceSession(model_bytes, options, providers=chosen)
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            if _EXTERNAL_DATA.search(str(exc)):
+                raise GexgenError(
+                    f"{str(path)!r} keeps its weights in a separate external-data file; a "
+                    "gexgen generator is one self-contained file (what its recorded sha256 "
+                    "covers): re-export it with `gexgen export`, or merge the weights into "
+                    "the .onnx (onnx.save_model(..., save_as_external_data=False))"
+                ) from exc
             raise GexgenError(
                 f"cannot load {str(path)!r} as an ONNX model: the file is truncated, "
-                f"damaged or not ONNX ({first_line[:300]}); re-export or re-download it"
+                f"damaged or not ONNX ({printable(first_line[:300])}); re-export or "
+                "re-download it"
             ) from exc
         custom = self.session.get_modelmeta().custom_metadata_map
         self.info: GeneratorInfo = parse_generator_metadata(custom.get(METADATA_KEY), str(path))
         self._check_graph()
+        self._probe_encoding()
         self.providers: list[str] = list(self.session.get_providers())
         on_cpu = self.providers[0] == "CPUExecutionProvider"
         self.run_batch = CPU_RUN_BATCH if on_cpu else GPU_RUN_BATCH
@@ -98,6 +116,59 @@ class GeneratorGraph:
         lacking = [name for name in (LOG_OUTPUT, EXPRESSION_OUTPUT) if name not in outputs]
         if lacking:
             raise GexgenError(f"{where}: graph outputs {sorted(outputs)} lack {lacking}")
+
+    def _probe_rows(self, codes: dict[str, int]) -> np.ndarray | None:
+        """``log_expression`` of one row (z = 0, eps = 0) with ``codes``; None if the graph
+        refuses them (a lookup table that raises on an unknown code)."""
+        feeds: dict[str, np.ndarray] = {LATENT_INPUT: np.zeros((1, self.info.n_latent), np.float32)}
+        for label in self.info.labels:
+            feeds[label.input] = np.array([codes.get(label.name, 0)], np.int64)
+        if self.info.noise_input:
+            feeds[NOISE_INPUT] = np.zeros((1, len(self.info.genes)), np.float32)
+        try:
+            return np.asarray(self.session.run([LOG_OUTPUT], feeds)[0])
+        except Exception:  # onnxruntime's own error types
+            return None
+
+    def _probe_encoding(self) -> None:
+        """Run the graph on a few single rows: its gene count and the size of each label's
+        encoding must match the metadata (a vocabulary value the graph does not encode
+        would otherwise give profiles of an all-zero condition)."""
+        where = str(self.path)
+        base = self._probe_rows({})
+        if base is None or base.ndim != 2:
+            raise GexgenError(f"{where}: the graph fails on one row of valid inputs; re-export it")
+        if base.shape[1] != len(self.info.genes):
+            raise GexgenError(
+                f"{where}: the graph outputs {base.shape[1]} genes but the metadata lists "
+                f"{len(self.info.genes)}; the file is damaged or mixed up: re-export it"
+            )
+
+        def same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+            if a is None or b is None:
+                return a is None and b is None
+            return bool(np.array_equal(a, b, equal_nan=True))
+
+        def encoded(row: np.ndarray | None, unknown: np.ndarray | None) -> bool:
+            if row is None or np.isnan(row).all():
+                return False
+            return not same(row, unknown)
+
+        for label in self.info.labels:
+            size = len(label.values)
+            unknown = self._probe_rows({label.name: _OUT_OF_RANGE})
+            if not encoded(self._probe_rows({label.name: size - 1}), unknown):
+                raise GexgenError(
+                    f"{where}: label {printable(label.name)!r} lists {size} values but the "
+                    f"graph does not encode the last one ({printable(label.values[-1])!r}); "
+                    "the metadata does not match the graph: re-export the generator"
+                )
+            if encoded(self._probe_rows({label.name: size}), unknown):
+                raise GexgenError(
+                    f"{where}: the graph encodes more values of label "
+                    f"{printable(label.name)!r} than the {size} its metadata lists; "
+                    "re-export the generator"
+                )
 
     def run_into(
         self,

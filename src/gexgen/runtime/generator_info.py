@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from gexgen._text import printable
 from gexgen.errors import GexgenError
 from gexgen.generator_format import FORMAT_NAME, FORMAT_VERSION, METADATA_KEY, label_input_name
 
@@ -37,24 +38,25 @@ class GeneratorInfo:
     def describe(self, max_genes: int = 8) -> str:
         """Human-readable summary: genes, labels with vocabularies and counts, provenance."""
         meta = self.metadata
-        shown = ", ".join(self.genes[:max_genes]) + (", ..." if len(self.genes) > max_genes else "")
+        shown = ", ".join(printable(g) for g in self.genes[:max_genes])
+        shown += ", ..." if len(self.genes) > max_genes else ""
         lines = [
-            f"model: {meta.get('model_type', '?')}  latent: {self.n_latent}  "
+            f"model: {printable(meta.get('model_type', '?'))}  latent: {self.n_latent}  "
             f"decoder noise input: {'yes' if self.noise_input else 'no'}",
             f"genes: {len(self.genes)} ({shown})",
             "labels:",
         ]
         for label in self.labels:
             values = ", ".join(
-                f"{v} ({c})" for v, c in zip(label.values, label.counts, strict=True)
+                f"{printable(v)} ({c})" for v, c in zip(label.values, label.counts, strict=True)
             )
-            lines.append(f"  {label.name} [{len(label.values)}]: {values}")
+            lines.append(f"  {printable(label.name)} [{len(label.values)}]: {values}")
         lines.append(f"label combinations seen in training: {len(self.combinations)}")
-        training = meta.get("training") or {}
+        training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
         lines.append(
             "provenance: "
             + "  ".join(
-                f"{key}: {value}"
+                f"{key}: {printable(value)}"
                 for key, value in (
                     ("gexgen", meta.get("gexgen_version")),
                     ("created", meta.get("created")),
@@ -69,17 +71,106 @@ class GeneratorInfo:
         return "\n".join(lines)
 
 
-def _require(meta: dict[str, Any], key: str, where: str) -> Any:
+def _fail(where: str, field: str, expected: str, got: Any) -> GexgenError:
+    shown = type(got).__name__ if isinstance(got, dict | list) else repr(got)[:80]
+    return GexgenError(
+        f"{where}: invalid generator metadata: {field} must be {expected}, got {printable(shown)}; "
+        "the file is damaged or was not written by `gexgen export`: re-export it"
+    )
+
+
+def _field(meta: dict[str, Any], key: str, where: str, path: str = "") -> Any:
     if key not in meta:
         raise GexgenError(
-            f"{where}: the gexgen metadata has no {key!r}; re-export the generator with "
+            f"{where}: the gexgen metadata has no {path + key!r}; re-export the generator with "
             "`gexgen export`"
         )
     return meta[key]
 
 
+def _int(value: Any, field: str, where: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _fail(where, field, f"an integer >= {minimum}", value)
+    return value
+
+
+def _str(value: Any, field: str, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise _fail(where, field, "a non-empty string", value)
+    return value
+
+
+def _list(value: Any, field: str, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _fail(where, field, "a list", value)
+    return value
+
+
+def _dict(value: Any, field: str, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _fail(where, field, "an object", value)
+    return value
+
+
+def _unique(values: list[str], field: str, where: str) -> None:
+    seen: set[str] = set()
+    dup = [v for v in values if v in seen or seen.add(v)]  # type: ignore[func-returns-value]
+    if dup:
+        raise GexgenError(
+            f"{where}: invalid generator metadata: {field} lists {printable(dup[0])!r} twice; "
+            "re-export the generator"
+        )
+
+
+def _genes(meta: dict[str, Any], where: str) -> tuple[tuple[str, ...], Any]:
+    genes_meta = _dict(_field(meta, "genes", where), "genes", where)
+    symbols = _list(_field(genes_meta, "symbols", where, "genes."), "genes.symbols", where)
+    if not symbols:
+        raise GexgenError(f"{where}: the metadata lists no gene symbols")
+    genes = tuple(_str(g, f"genes.symbols[{i}]", where) for i, g in enumerate(symbols))
+    _unique(list(genes), "genes.symbols", where)
+    entrez = genes_meta.get("entrez_ids")
+    if entrez is not None:
+        _list(entrez, "genes.entrez_ids", where)
+        if len(entrez) != len(genes):
+            raise GexgenError(f"{where}: {len(entrez)} Entrez IDs for {len(genes)} genes")
+        for i, e in enumerate(entrez):
+            if e is not None:
+                _int(e, f"genes.entrez_ids[{i}]", where)
+    return genes, entrez
+
+
+def _labels(meta: dict[str, Any], where: str) -> list[LabelInfo]:
+    labels = []
+    for i, item in enumerate(_list(_field(meta, "labels", where), "labels", where)):
+        item = _dict(item, f"labels[{i}]", where)
+        name = _str(item.get("name"), f"labels[{i}].name", where)
+        raw_values = _list(item.get("values"), f"labels[{i}].values ({name!r})", where)
+        values = tuple(_str(v, f"labels[{i}].values[{j}]", where) for j, v in enumerate(raw_values))
+        raw_counts = item.get("counts")
+        if raw_counts is None:
+            counts = tuple(0 for _ in values)
+        else:
+            counts = tuple(
+                _int(c, f"labels[{i}].counts[{j}]", where)
+                for j, c in enumerate(_list(raw_counts, f"labels[{i}].counts", where))
+            )
+        if not values or len(counts) != len(values) or len(set(values)) != len(values):
+            raise GexgenError(
+                f"{where}: label {printable(name)!r} has an empty, duplicated or "
+                "count-mismatched vocabulary"
+            )
+        graph_input = _str(item.get("input", label_input_name(name)), f"labels[{i}].input", where)
+        labels.append(LabelInfo(name, graph_input, values, counts))
+    _unique([label.name for label in labels], "labels[].name", where)
+    return labels
+
+
 def parse_generator_metadata(raw: str | None, where: str) -> GeneratorInfo:
-    """Check the JSON stored under ``metadata_props["gexgen"]`` and parse it.
+    """Check the JSON stored under ``metadata_props["gexgen"]`` against its schema and parse it.
+
+    Every field gexgen reads is type-checked (a wrong one is named in a
+    one-line GexgenError); keys it does not know are kept in ``metadata``.
 
     Parameters
     ----------
@@ -99,49 +190,50 @@ def parse_generator_metadata(raw: str | None, where: str) -> GeneratorInfo:
         raise GexgenError(f"{where}: the gexgen metadata is not valid JSON ({exc})") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
-        raise GexgenError(f"{where}: metadata format is {found!r}, expected {FORMAT_NAME!r}")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
         raise GexgenError(
-            f"{where}: generator format version {version!r}; this gexgen reads up to "
-            f"{FORMAT_VERSION}: upgrade gexgen"
+            f"{where}: metadata format is {printable(repr(found))[:80]}, expected {FORMAT_NAME!r}"
         )
-    genes_meta = _require(meta, "genes", where)
-    genes = tuple(str(g) for g in genes_meta.get("symbols") or [])
-    if not genes:
-        raise GexgenError(f"{where}: the metadata lists no gene symbols")
-    entrez = genes_meta.get("entrez_ids")
-    if entrez is not None and len(entrez) != len(genes):
-        raise GexgenError(f"{where}: {len(entrez)} Entrez IDs for {len(genes)} genes")
-    labels = []
-    for item in _require(meta, "labels", where):
-        name = str(item["name"])
-        values = tuple(str(v) for v in item["values"])
-        counts = tuple(int(c) for c in item.get("counts") or [0] * len(values))
-        if not values or len(counts) != len(values) or len(set(values)) != len(values):
-            raise GexgenError(
-                f"{where}: label {name!r} has an empty, duplicated or count-mismatched vocabulary"
-            )
-        labels.append(
-            LabelInfo(name, str(item.get("input", label_input_name(name))), values, counts)
+    version = meta.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version > FORMAT_VERSION:
+        raise GexgenError(
+            f"{where}: generator format version {printable(repr(version))[:40]}; this gexgen "
+            f"reads up to {FORMAT_VERSION}: upgrade gexgen"
         )
+    genes, entrez = _genes(meta, where)
+    labels = _labels(meta, where)
     names = [label.name for label in labels]
     combinations = []
-    for item in meta.get("combinations") or []:
-        values = item.get("values", {})
+    raw_combinations = meta.get("combinations")
+    for i, item in enumerate(_list(raw_combinations or [], "combinations", where)):
+        item = _dict(item, f"combinations[{i}]", where)
+        values = _dict(item.get("values", {}), f"combinations[{i}].values", where)
         if set(values) != set(names):
-            raise GexgenError(f"{where}: combination {values} does not name labels {names}")
-        row = tuple(str(values[n]) for n in names)
+            raise GexgenError(
+                f"{where}: combination {printable(values)} does not name labels {names}"
+            )
+        row = tuple(_str(values[n], f"combinations[{i}].values.{n}", where) for n in names)
         for label, value in zip(labels, row, strict=True):
             if value not in label.values:
-                raise GexgenError(f"{where}: combination value {value!r} not in {label.name!r}")
-        combinations.append((row, int(item.get("count", 0))))
+                raise GexgenError(
+                    f"{where}: combination value {printable(value)!r} not in "
+                    f"{printable(label.name)!r}"
+                )
+        combinations.append((row, _int(item.get("count", 0), f"combinations[{i}].count", where)))
+    noise_input = meta.get("noise_input", False)
+    if not isinstance(noise_input, bool):
+        raise _fail(where, "noise_input", "true or false", noise_input)
+    for key in ("model_type", "gexgen_version", "created"):
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            raise _fail(where, key, "a string", meta[key])
+    for key in ("training", "scaler", "model_config"):
+        if meta.get(key) is not None:
+            _dict(meta[key], key, where)
     return GeneratorInfo(
         metadata=meta,
         genes=genes,
         entrez_ids=None if entrez is None else tuple(None if e is None else int(e) for e in entrez),
         labels=tuple(labels),
         combinations=tuple(combinations),
-        n_latent=int(_require(meta, "n_latent", where)),
-        noise_input=bool(meta.get("noise_input", False)),
+        n_latent=_int(_field(meta, "n_latent", where), "n_latent", where, minimum=1),
+        noise_input=noise_input,
     )

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from gexgen import __version__
+from gexgen._outputs import check_output_file
+from gexgen.errors import GexgenError
 from gexgen.runtime.conditions import Mix
 from gexgen.runtime.profile_format import (
     PROFILE_FORMAT_NAME,
@@ -16,12 +18,47 @@ from gexgen.runtime.profile_format import (
     Space,
     profile_suffix,
 )
-from gexgen.runtime.profile_writers import ParquetOptions, profile_writer
-from gexgen.runtime.session import GeneratorSession
+from gexgen.runtime.profile_writers import ParquetOptions, profile_writer, sidecars_of
+from gexgen.runtime.session import GeneratorSession, _check_n
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "write_profiles", "file_sha256"]
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "write_profiles",
+    "file_sha256",
+    "estimated_bytes",
+    "check_free_space",
+]
 
 DEFAULT_CHUNK_SIZE = 32_768  # rows per chunk: ~127 MB of float32 at 969 genes
+
+
+# bytes per value on disk: float32 in binary formats; "%g"-like text with a separator in csv
+_BYTES_PER_VALUE = {".csv": 12.0, ".parquet": 4.0, ".h5ad": 4.0, ".npy": 4.0}
+_SPACE_MARGIN = 1.05
+
+
+def estimated_bytes(n: int, n_genes: int, suffix: str) -> int:
+    """A lower estimate of the size of n profiles x n_genes written as ``suffix``."""
+    return int(n * n_genes * _BYTES_PER_VALUE.get(suffix, 4.0))
+
+
+def check_free_space(out: Path, needed: int) -> None:
+    """Refuse when ``needed`` bytes (plus 5%) exceed the free space where ``out`` goes."""
+    import shutil
+
+    folder = out.parent
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return  # cannot tell: let the write itself report a full disk
+    if needed * _SPACE_MARGIN > free:
+        raise GexgenError(
+            f"{str(out)!r} would take about {needed / 1e9:,.2f} GB but only "
+            f"{free / 1e9:,.2f} GB are free there; lower --n, write elsewhere, or pass "
+            "--force to try anyway"
+        )
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -43,6 +80,8 @@ def write_profiles(
     mix: Mix = "training",
     progress: bool = True,
     parquet: ParquetOptions = ParquetOptions(),
+    overwrite: bool = False,
+    force: bool = False,
 ) -> Path:
     """Write ``session.sample(n, ...)`` to ``out`` (.parquet, .h5ad, .npy or .csv).
 
@@ -53,13 +92,21 @@ def write_profiles(
     and the generator's provenance are recorded in the file (see
     ``gexgen.runtime.profile_format``).
 
+    An existing ``out`` (or sidecar) is refused unless ``overwrite``; an ``n``
+    whose estimated file size exceeds the free space of ``out``'s disk is
+    refused unless ``force`` (both before any profile is generated).
+
     Examples
     --------
     >>> write_profiles(GeneratorSession("generator.onnx"), "synthetic.parquet", 1_000_000,
     ...                conditions={"tissue": "kidney"}, seed=0)  # doctest: +SKIP
     """
     out = Path(out)
-    profile_suffix(out)  # unsupported extension: fail before any work
+    suffix = profile_suffix(out)  # unsupported extension: fail before any work
+    check_output_file(out, overwrite, sidecars=sidecars_of(out))
+    _check_n(n)
+    if not force:
+        check_free_space(out, estimated_bytes(n, len(session.info.genes), suffix))
     plan = session.plan(n, conditions, seed, mix)
     chunks = session.iter_planned(n, plan, seed, space, chunk_size, n_buffers=2)
     info = session.info
@@ -76,7 +123,9 @@ def write_profiles(
         "gexgen_version": __version__,
         "generator": {
             "file": session.path.name,
-            "sha256": file_sha256(session.path),
+            # the hash of the bytes the session loaded (not the file re-read later)
+            "sha256": getattr(getattr(session, "_graph", None), "sha256", None)
+            or file_sha256(session.path),
             "model_type": info.metadata.get("model_type"),
             "gexgen_version": info.metadata.get("gexgen_version"),
             "created": info.metadata.get("created"),

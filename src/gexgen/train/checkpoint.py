@@ -21,20 +21,26 @@
                    "keep", "kept_epoch", "val_loss",   # the weights in model_state
                    "stopped_early"},
       "history": [{"epoch", "train_loss", ..., "val_loss", ...}],
-      "versions": {"gexgen", "torch", "numpy", "python"}, "created": "...Z"
+      "versions": {"gexgen", "torch", "numpy", "python"}, "created": "...Z",
+      "weights_sha256": "..."                # of model_state (see weights_sha256)
     }
 
 ``RUN_DIR/training_state.pt`` holds what ``--resume`` needs on top: the last
 epoch's weights, the optimizer state, the random generator states and the
 early-stopping counters. Both load with ``torch.load(weights_only=True)``: no
-pickled objects.
+pickled objects. ``save_dict`` records the sha256 of every weight tensor
+(``model_state``, and ``kept_state`` in the training state) and loading checks
+it, so damaged weights are refused; files written before the checksum
+existed still load, with a warning that their weights could not be verified.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import os
 import platform
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +50,7 @@ from torch import nn
 
 from gexgen import __version__
 from gexgen._atomic import atomic_path
+from gexgen._text import printable
 from gexgen.errors import GexgenError
 from gexgen.train.cvae import CVAE
 
@@ -55,6 +62,7 @@ __all__ = [
     "TRAINING_STATE_NAME",
     "CHECKPOINT_FORMAT",
     "save_dict",
+    "weights_sha256",
     "load_checkpoint",
     "load_training_state",
     "build_model",
@@ -71,12 +79,62 @@ TRAINING_STATE_FORMAT = "gexgen-training-state"
 FORMAT_VERSION = 1
 
 
+_STATES = ("model_state", "kept_state")  # the tensor dicts whose checksums are stored
+
+
+def weights_sha256(state: dict[str, Any]) -> str:
+    """sha256 over a state dict: each tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        value = state[name]
+        if not isinstance(value, torch.Tensor):
+            digest.update(f"{name}={value!r};".encode())
+            continue
+        tensor = value.detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
 def save_dict(d: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """``torch.save`` a plain dict under a temporary name, then rename."""
+    """``torch.save`` a plain dict under a temporary name, then rename.
+
+    The sha256 of each weight dict (``model_state``, ``kept_state``) is stored
+    beside it as ``<name>_sha256`` (``weights_sha256`` for ``model_state``).
+    """
     path = Path(path)
+    d = dict(d)
+    for key in _STATES:
+        if isinstance(d.get(key), dict):
+            d[_checksum_key(key)] = weights_sha256(d[key])
     with atomic_path(path) as tmp:
         torch.save(d, tmp)
     return path
+
+
+def _checksum_key(state_key: str) -> str:
+    return "weights_sha256" if state_key == "model_state" else f"{state_key}_sha256"
+
+
+def _verify_weights(d: dict[str, Any], path: Path, what: str) -> None:
+    """Refuse weights whose checksum differs; warn when a file predates checksums."""
+    for key in _STATES:
+        if not isinstance(d.get(key), dict):
+            continue
+        stored = d.get(_checksum_key(key))
+        if stored is None:
+            warnings.warn(
+                f"{what} {str(path)!r} was written before gexgen stored weight checksums: "
+                "its weights could not be verified",
+                UserWarning,
+                stacklevel=3,
+            )
+            continue
+        if weights_sha256(d[key]) != stored:
+            raise GexgenError(
+                f"{what} {str(path)!r} is damaged: its weights ({key}) do not match the "
+                "checksum stored when it was written; restore it from a backup or train again"
+            )
 
 
 def _load(path: Path, expected_format: str, what: str) -> dict[str, Any]:
@@ -85,10 +143,9 @@ def _load(path: Path, expected_format: str, what: str) -> dict[str, Any]:
     try:
         d = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated zip, wrong file, pickled objects
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GexgenError(
-            f"{what} {str(path)!r} is corrupt or not a gexgen file ({first}); "
-            "train again with --overwrite"
+            f"{what} {str(path)!r} is corrupt or not a gexgen file ({_torch_reason(exc)}); "
+            "it was not loaded: train again with --overwrite"
         ) from exc
     if not isinstance(d, dict) or d.get("format") != expected_format:
         raise GexgenError(
@@ -100,7 +157,18 @@ def _load(path: Path, expected_format: str, what: str) -> dict[str, Any]:
             f"{str(path)!r} has format version {d['format_version']}, newer than this "
             f"gexgen ({FORMAT_VERSION}); upgrade gexgen"
         )
+    _verify_weights(d, path, what)
     return d
+
+
+def _torch_reason(exc: BaseException) -> str:
+    """Why torch.load failed, without torch's advice to pass ``weights_only=False``
+    (which would run code from the file: never do that with a file you did not write)."""
+    text = str(exc)
+    if "weights_only" in text or "Unsupported global" in text or "GLOBAL" in text:
+        return "it holds pickled Python objects, which gexgen never loads"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return printable(first[:200])
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:

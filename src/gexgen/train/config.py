@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -76,6 +77,13 @@ class DictConfig:
         return cls(**d)
 
 
+
+def _is_whole(value: object) -> bool:
+    """An integer (or a float with an integral value), never text like ``"fifty"``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return math.isfinite(value) and int(value) == value
+
 @dataclass(frozen=True)
 class TrainConfig(DictConfig):
     """Hyperparameters of a conditional VAE run; the defaults are the paper's.
@@ -119,16 +127,16 @@ class TrainConfig(DictConfig):
         problems = []
         for name in ("encoder_hidden", "decoder_hidden"):
             widths = getattr(self, name)
-            if not widths or any(int(w) != w or w < 1 for w in widths):
+            if not widths or any(not _is_whole(w) or w < 1 for w in widths):
                 problems.append(f"{name} must be one or more positive widths, got {widths}")
         positive_ints = ("n_latent", "batch_size", "checkpoint_every")
         for name in positive_ints:
-            if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
+            if not _is_whole(getattr(self, name)) or getattr(self, name) < 1:
                 problems.append(f"{name} must be a positive integer, got {getattr(self, name)}")
         if self.batch_size < 2 and self.batch_norm:
             problems.append("batch_size must be >= 2 with batch norm")
-        if not self.lr > 0:
-            problems.append(f"lr must be > 0, got {self.lr}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            problems.append(f"lr must be a finite number > 0, got {self.lr}")
         if self.epochs < 0:
             problems.append(f"epochs must be >= 0, got {self.epochs}")
         if not self.conditions:
@@ -151,8 +159,8 @@ class TrainConfig(DictConfig):
             )
         if self.keep not in KEEP_CHOICES:
             problems.append(f"keep must be one of {list(KEEP_CHOICES)}, got {self.keep!r}")
-        if self.kl_weight < 0:
-            problems.append(f"kl_weight must be >= 0, got {self.kl_weight}")
+        if not (self.kl_weight >= 0 and math.isfinite(self.kl_weight)):  # refuses NaN too
+            problems.append(f"kl_weight must be a finite number >= 0, got {self.kl_weight}")
         _check_device_string(self.device)
         if problems:
             raise GexgenError("invalid training config: " + "; ".join(problems))
@@ -227,19 +235,19 @@ class WGANConfig(DictConfig):
         problems = []
         for name in ("generator_hidden", "critic_hidden"):
             widths = getattr(self, name)
-            if not widths or any(int(w) != w or w < 1 for w in widths):
+            if not widths or any(not _is_whole(w) or w < 1 for w in widths):
                 problems.append(f"{name} must be one or more positive widths, got {widths}")
         for name in ("n_latent", "n_critic", "batch_size", "eval_every", "val_synthetic"):
             value = getattr(self, name)
-            if int(value) != value or value < 1:
+            if not _is_whole(value) or value < 1:
                 problems.append(f"{name} must be a positive integer, got {value}")
         for name in ("lr", "rms_eps"):
-            if not getattr(self, name) > 0:
-                problems.append(f"{name} must be > 0, got {getattr(self, name)}")
+            if not (getattr(self, name) > 0 and math.isfinite(getattr(self, name))):
+                problems.append(f"{name} must be a finite number > 0, got {getattr(self, name)}")
         if not 0.0 <= self.rms_alpha < 1.0:
             problems.append(f"rms_alpha must be in [0, 1), got {self.rms_alpha}")
-        if self.gp_weight < 0:
-            problems.append(f"gp_weight must be >= 0, got {self.gp_weight}")
+        if not (self.gp_weight >= 0 and math.isfinite(self.gp_weight)):
+            problems.append(f"gp_weight must be a finite number >= 0, got {self.gp_weight}")
         if self.epochs < 0:
             problems.append(f"epochs must be >= 0, got {self.epochs}")
         if self.patience is not None and self.patience < 1:
