@@ -158,7 +158,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp
         _check_still_ours(tmp, final)
         os.replace(tmp, final)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()  # a planted symlink at our name: only the link goes
+        if isinstance(exc, OSError) and exc.errno and exc.filename in (None, str(tmp), tmp):
+            # name the destination, not the hidden temporary file (h5py names neither)
+            raise OSError(exc.errno, os.strerror(exc.errno), str(final)) from exc
         raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import os
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -50,11 +51,10 @@ def os_error_line(exc: OSError) -> str:
     """  # noqa: E501
     code = _errno_of(exc)
     path = exc.filename
-    what = exc.strerror or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    if code is not None and not exc.strerror:
-        import os
-
-        what = os.strerror(code)
+    if code is not None:
+        what = os.strerror(code)  # h5py and pyarrow put pages of detail in strerror
+    else:
+        what = exc.strerror or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     verb = "cannot read" if code == errno.ENOENT else "cannot write"
     where = f"{verb} {str(path)!r}" if path else "a file operation failed"
     if exc.filename2:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from gexgen._atomic import atomic_path
+from gexgen._h5 import write_anndata
 from gexgen.errors import GexgenError
 
 __all__ = [
@@ -47,7 +48,7 @@ def write_cohort(adata: Any, path: str | os.PathLike[str]) -> Path:
     if path.suffix != ".h5ad":
         raise GexgenError(f"a cohort file must end in .h5ad, got {path.name!r}")
     with atomic_path(path) as tmp:
-        adata.write_h5ad(tmp)
+        write_anndata(adata, tmp)  # = adata.write_h5ad(tmp); a full disk is an error, not a crash
     return path
 
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 
 from gexgen._atomic import atomic_path
+from gexgen._h5 import h5_writing
 from gexgen.errors import GexgenError
 from gexgen.runtime._transpose import transpose_into
 from gexgen.runtime.profile_format import (
@@ -242,6 +243,7 @@ class NpyProfileWriter(ProfileWriter):
 
         super().__init__(layout)
         n = layout.n
+        self._path = path
         self._file = open(path, "wb")  # noqa: SIM115 - closed in close()
         header = {
             "descr": np.lib.format.dtype_to_descr(np.dtype("<f4")),
@@ -261,7 +263,15 @@ class NpyProfileWriter(ProfileWriter):
 
     def _write(self, values: np.ndarray, codes: Mapping[str, np.ndarray]) -> None:
         # ndarray.tofile measured ~1.4x faster than file.write(memoryview) here
-        np.ascontiguousarray(values, dtype="<f4").tofile(self._file)
+        try:
+            np.ascontiguousarray(values, dtype="<f4").tofile(self._file)
+        except OSError as exc:
+            if exc.errno is None:  # tofile reports a short write without the OS's reason
+                try:
+                    os.write(self._file.fileno(), b"\0")
+                except OSError as reason:  # e.g. ENOSPC: a full disk
+                    raise OSError(reason.errno, reason.strerror, str(self._path)) from exc
+            raise
         for name, pending in self._pending.items():
             pending.append(np.array(codes[name], dtype=np.int32))
         self._pending_rows += len(values)
@@ -292,8 +302,6 @@ class H5adProfileWriter(ProfileWriter):
         layout: ProfileLayout,
         entrez_ids: Sequence[int | None] | None = None,
     ) -> None:
-        import h5py
-
         from gexgen.runtime.h5ad_io import H5adRowWriter
 
         super().__init__(layout)
@@ -301,7 +309,9 @@ class H5adProfileWriter(ProfileWriter):
         uns["log_scaled"] = self.metadata.get("space") == "log2"
         uns = json.loads(json.dumps(uns, default=str))  # plain JSON types for write_elem
         uns = {k: v for k, v in uns.items() if v is not None and k != "genes"}
-        self._file = h5py.File(path, "w")
+        # a full disk must be an error, not a segfault at exit (see gexgen._h5)
+        self._opened = h5_writing(path)
+        self._file = self._opened.__enter__()
         self._rows = H5adRowWriter(
             self._file, self.n, self.genes, entrez_ids, self.label_values, _h5_safe(uns)
         )
@@ -310,8 +320,12 @@ class H5adProfileWriter(ProfileWriter):
         self._rows.write_rows(self.rows_written, values, codes)
 
     def close(self) -> None:
-        self._file.close()
+        self._opened.__exit__(None, None, None)
         super().close()
+
+    def abort(self, exc: BaseException) -> None:
+        """Close after a failed write without touching the full disk again."""
+        self._opened.__exit__(type(exc), exc, exc.__traceback__)
 
 
 def _h5_safe(value: Any) -> Any:
@@ -370,11 +384,20 @@ def profile_writer(
             writer = H5adProfileWriter(main, layout, entrez_ids=entrez_ids)
         try:
             yield writer
-        except BaseException:
-            with contextlib.suppress(Exception):
-                _close_quietly(writer)
+        except BaseException as exc:
+            with contextlib.suppress(BaseException):
+                if isinstance(writer, H5adProfileWriter):
+                    writer.abort(exc)
+                else:
+                    _close_quietly(writer)
             raise
-        writer.close()
+        try:
+            writer.close()
+        except BaseException as exc:
+            if isinstance(writer, H5adProfileWriter):
+                with contextlib.suppress(BaseException):
+                    writer.abort(exc)
+            raise
 
 
 def _close_quietly(writer: ProfileWriter) -> None:

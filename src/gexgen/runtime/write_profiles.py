@@ -55,10 +55,16 @@ def check_free_space(out: Path, needed: int) -> None:
         return  # cannot tell: let the write itself report a full disk
     if needed * _SPACE_MARGIN > free:
         raise GexgenError(
-            f"{str(out)!r} would take about {needed / 1e9:,.2f} GB but only "
-            f"{free / 1e9:,.2f} GB are free there; lower --n, write elsewhere, or pass "
-            "--force to try anyway"
+            f"{str(out)!r} would take about {_size(needed)} but only {_size(free)} are free "
+            "there; lower --n, write elsewhere, or pass --force to try anyway"
         )
+
+
+def _size(n_bytes: float) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:,.1f} {unit}"
+    return f"{int(n_bytes)} bytes"
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
