@@ -6,6 +6,7 @@ import errno
 import functools
 import os
 import re
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -72,6 +73,18 @@ def safe_echo(text: str, err: bool = False) -> None:
     typer.echo(printable(text, keep_newlines=True), err=err)
 
 
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Warnings as ``warning: ...`` on stderr, without the source line of the library."""
+    safe_echo(f"warning: {message}", err=True)
+
+
 def user_errors(func: F) -> F:
     """Report GexgenError / ValueError / OSError (disk full, permissions, missing files)
     as one stderr line, exit 1; control characters in the message are made visible."""
@@ -79,7 +92,9 @@ def user_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = _one_line_warning
+                return func(*args, **kwargs)
         except (GexgenError, ValueError) as exc:
             message = str(exc).strip().splitlines() or [type(exc).__name__]
             safe_echo(f"Error: {' '.join(line.strip() for line in message)}", err=True)

@@ -157,7 +157,7 @@ def _check_args(out_path: str | os.PathLike[str], opset: int, tolerance: float) 
     newest = onnx.defs.onnx_opset_version()
     if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
         raise GexgenError(
-            f"--opset must be an integer from {MIN_OPSET} to {newest} (the newest this onnx "
+            f"opset must be >= {MIN_OPSET} and <= {newest} (the newest this onnx "
             f"{onnx.__version__} knows), got {opset!r}; the default 18 suits every runtime"
         )
     if not tolerance > 0:
