@@ -46,7 +46,9 @@ def small_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def one_error_line(result) -> str:
     """The command failed with exit 1 and one 'Error:' line, no traceback."""
     assert result.exit_code == 1, (result.exit_code, result.output, result.exception)
-    err = result.stderr.strip()
     assert "Traceback" not in result.output
-    assert err.startswith("Error: ") and "\n" not in err, err
-    return err
+    # a progress bar may precede it; the error itself is the last line, and the only one
+    lines = [line for line in result.stderr.replace("\r", "\n").splitlines() if line.strip()]
+    errors = [line for line in lines if "Error" in line]
+    assert lines and lines[-1].startswith("Error: ") and len(errors) == 1, result.stderr
+    return lines[-1]
