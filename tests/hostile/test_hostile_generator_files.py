@@ -8,8 +8,8 @@ from pathlib import Path
 
 import onnx
 import pytest
-from conftest import one_error_line
 
+from conftest import one_error_line
 from gexgen.errors import GexgenError
 from gexgen.generator_format import METADATA_KEY
 from gexgen.runtime import GeneratorSession

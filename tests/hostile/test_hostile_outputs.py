@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import one_error_line
 
+from conftest import one_error_line
 from gexgen._atomic import PARTIAL_MARK
 from gexgen.cli._errors import os_error_line
 

@@ -194,7 +194,7 @@ def import_matrix(
         check_output_file(out, overwrite)
     if not path.is_file():
         raise GexgenError(f"matrix file {str(path)!r} not found")
-    _check_label_names(labels)
+    _check_label_names(labels)  # before reading anything
     if _format(path) == ".h5ad":
         genes, extra = _read_h5ad(path)
     else:
@@ -214,6 +214,7 @@ def import_matrix(
         raise GexgenError(
             "no label columns given; name them with --label COLUMN (repeatable) or --labels FILE"
         )
+    _check_label_names(labels)  # those of a labels file too
     obs = pd.DataFrame(index=genes.index)
     for col in labels:
         if col in extra.columns:
