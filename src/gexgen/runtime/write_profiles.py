@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from gexgen import __version__
+from gexgen.errors import GexgenError
+from gexgen.runtime.anndata_conventions import obs_name_prefix, units_of
 from gexgen.runtime.conditions import Mix
 from gexgen.runtime.profile_format import (
     PROFILE_FORMAT_NAME,
@@ -16,10 +18,10 @@ from gexgen.runtime.profile_format import (
     Space,
     profile_suffix,
 )
-from gexgen.runtime.profile_writers import ParquetOptions, profile_writer
+from gexgen.runtime.profile_writers import STDOUT, STREAM_FORMATS, ParquetOptions, profile_writer
 from gexgen.runtime.session import GeneratorSession
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "write_profiles", "file_sha256"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "write_profiles", "file_sha256", "profile_metadata"]
 
 DEFAULT_CHUNK_SIZE = 32_768  # rows per chunk: ~127 MB of float32 at 969 genes
 
@@ -30,6 +32,43 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: handle.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def profile_metadata(
+    session: GeneratorSession, n: int, seed: int, space: Space, conditions: Any
+) -> dict[str, Any]:
+    """The metadata stored with generated profiles (``gexgen.runtime.profile_format``).
+
+    Besides the scale, seed, conditions and the generator's provenance it says
+    that the rows are synthetic, their units, and how rows are named in AnnData
+    (``gexgen.runtime.anndata_conventions``).
+    """
+    info = session.info
+    units = info.metadata.get("units")
+    return {
+        "format": PROFILE_FORMAT_NAME,
+        "format_version": PROFILE_FORMAT_VERSION,
+        "synthetic": True,
+        "space": space,
+        "units": units_of(space, units),
+        "n": int(n),
+        "genes": list(info.genes),
+        "entrez_ids": None if info.entrez_ids is None else list(info.entrez_ids),
+        "labels": [label.name for label in info.labels],
+        "seed": int(seed),
+        "obs_names": f"{obs_name_prefix(seed)}<row>",
+        "conditions": conditions,
+        "gexgen_version": __version__,
+        "generator": {
+            "file": session.path.name,
+            "sha256": file_sha256(session.path),
+            "model_type": info.metadata.get("model_type"),
+            "gexgen_version": info.metadata.get("gexgen_version"),
+            "created": info.metadata.get("created"),
+            "training_data_sha256": (info.metadata.get("training") or {}).get("data_sha256"),
+            "units": units,
+        },
+    }
 
 
 def write_profiles(
@@ -43,6 +82,7 @@ def write_profiles(
     mix: Mix = "training",
     progress: bool = True,
     parquet: ParquetOptions = ParquetOptions(),
+    stream_format: str | None = None,
 ) -> Path:
     """Write ``session.sample(n, ...)`` to ``out`` (.parquet, .h5ad, .npy or .csv).
 
@@ -51,43 +91,32 @@ def write_profiles(
     around two chunks whatever ``n``: one chunk is written by a background
     thread while the next is generated. The scale (``space``), seed, conditions
     and the generator's provenance are recorded in the file (see
-    ``gexgen.runtime.profile_format``).
+    ``gexgen.runtime.profile_format``). ``out`` ``"-"`` streams to stdout in
+    ``stream_format`` (parquet, csv, or npy without its labels).
 
     Examples
     --------
     >>> write_profiles(GeneratorSession("generator.onnx"), "synthetic.parquet", 1_000_000,
     ...                conditions={"tissue": "kidney"}, seed=0)  # doctest: +SKIP
     """
+    to_stdout = str(out) == STDOUT
     out = Path(out)
-    profile_suffix(out)  # unsupported extension: fail before any work
+    if not to_stdout:
+        profile_suffix(out)  # unsupported extension: fail before any work
+    elif stream_format not in STREAM_FORMATS:
+        raise GexgenError(
+            f"--out - (stdout) needs --format parquet, csv or npy, got {stream_format!r}"
+        )
     plan = session.plan(n, conditions, seed, mix)
     chunks = session.iter_planned(n, plan, seed, space, chunk_size, n_buffers=2)
     info = session.info
-    metadata = {
-        "format": PROFILE_FORMAT_NAME,
-        "format_version": PROFILE_FORMAT_VERSION,
-        "space": space,
-        "n": int(n),
-        "genes": list(info.genes),
-        "entrez_ids": None if info.entrez_ids is None else list(info.entrez_ids),
-        "labels": [label.name for label in info.labels],
-        "seed": int(seed),
-        "conditions": plan.description,
-        "gexgen_version": __version__,
-        "generator": {
-            "file": session.path.name,
-            "sha256": file_sha256(session.path),
-            "model_type": info.metadata.get("model_type"),
-            "gexgen_version": info.metadata.get("gexgen_version"),
-            "created": info.metadata.get("created"),
-            "training_data_sha256": (info.metadata.get("training") or {}).get("data_sha256"),
-        },
-    }
+    metadata = profile_metadata(session, n, seed, space, plan.description)
     label_values = {label.name: label.values for label in info.labels}
     with profile_writer(
-        out, n, info.genes, label_values, metadata, info.entrez_ids, parquet
-    ) as writer:
-        bar = _progress(n, out.name, progress)
+        STDOUT if to_stdout else out, n, info.genes, label_values, metadata, info.entrez_ids,
+        parquet, stream_format,
+    ) as writer:  # fmt: skip
+        bar = _progress(n, "stdout" if to_stdout else out.name, progress)
         # one thread writes chunk k (buffer k % 2) while this one generates chunk k + 1;
         # leaving the pool's block waits for that write, before any file is renamed or removed
         with bar, ThreadPoolExecutor(1, thread_name_prefix="gexgen-writer") as pool:
