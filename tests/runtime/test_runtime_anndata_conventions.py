@@ -92,6 +92,10 @@ def test_in_memory_anndata_matches_the_file_and_writes(gen, tmp_path):
     assert again.uns["gexgen"]["units"] == "log2(FPKM + 1)"
 
 
+def test_info_names_the_units(gen):
+    assert "units: FPKM" in gen.info.describe()
+
+
 def test_helpers_against_plain_references():
     assert obs_names(3, 8, 11).tolist() == ["syn-3-8", "syn-3-9", "syn-3-10"]
     assert units_of("log2", "TPM") == "log2(TPM + 1)" and units_of("expression", "TPM") == "TPM"
