@@ -33,6 +33,7 @@ def _blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", _section(), flags=re.S)
 
 
+@pytest.mark.slow
 def test_python_blocks_run_as_written(tmp_path, monkeypatch):
     import anndata
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -228,7 +229,9 @@ class GeneratorModel:
         from gexgen.runtime.write_profiles import profile_metadata
 
         matrix, labels = session.sample(n, conditions, seed, space, as_frame=False, mix=mix)
-        plan = session.plan(n, conditions, seed, mix)
+        with warnings.catch_warnings():  # the sample above already warned, if it had to
+            warnings.simplefilter("ignore")
+            plan = session.plan(n, conditions, seed, mix)
         metadata = profile_metadata(session, n, seed, space, plan.description)
         return profiles_anndata(matrix, labels, session.genes, session.entrez_ids, metadata)
 
