@@ -22,6 +22,9 @@ condition label. The format follows the output file's extension:
 ``.csv``
     a plain comma-separated table with a header (genes, then labels), and
     beside it ``<stem>.meta.json`` holding the metadata below.
+``-`` (stdout, ``gexgen generate --out - --format parquet|csv|npy``)
+    parquet as above; csv without its metadata file; npy the matrix alone
+    (no labels file).
 
 Metadata (JSON object)::
 
