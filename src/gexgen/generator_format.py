@@ -18,7 +18,14 @@ Graph outputs
     ``expression``       float32 [n, n_genes]   original units, max(2**log - 1, 0)
 
 The batch axis ``n`` is dynamic. One-hot encoding, decoder and inverse
-standardization are inside the graph.
+standardization are inside the graph. A row with a label code outside that
+label's vocabulary (e.g. ``-1`` or ``99``) is NaN in both outputs.
+
+Sidecar: ``gexgen export`` also writes ``<file>.onnx.json`` beside the model
+(:func:`metadata_sidecar`), holding the same JSON object, indented
+(:func:`sidecar_text`); ``gexgen info FILE --json`` prints that same text. It is
+for runtimes that cannot read custom model metadata (onnxruntime-node and
+onnxruntime-web); the copy inside the ``.onnx`` file stays the reference.
 
 Metadata: ``metadata_props[METADATA_KEY]`` holds one JSON object::
 
@@ -27,6 +34,7 @@ Metadata: ``metadata_props[METADATA_KEY]`` holds one JSON object::
       "gexgen_version": "0.1.0", "model_type": "cvae" | "wgan-gp",
       "n_latent": 50, "noise_input": false,
       "genes": {"symbols": [...], "entrez_ids": [... or null]},
+      "units": "FPKM" | null,      # units of the `expression` output (the cohort's)
       "labels": [{"name": "tissue", "input": "tissue_code",
                   "values": ["bladder", ...], "counts": [120, ...]}, ...],
       "combinations": [{"values": {"tissue": "kidney", "status": "tumor"},
@@ -40,6 +48,11 @@ Metadata: ``metadata_props[METADATA_KEY]`` holds one JSON object::
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+from typing import Any
+
 __all__ = [
     "METADATA_KEY",
     "FORMAT_NAME",
@@ -49,6 +62,8 @@ __all__ = [
     "LOG_OUTPUT",
     "EXPRESSION_OUTPUT",
     "label_input_name",
+    "metadata_sidecar",
+    "sidecar_text",
 ]
 
 METADATA_KEY = "gexgen"
@@ -63,3 +78,14 @@ EXPRESSION_OUTPUT = "expression"
 def label_input_name(label: str) -> str:
     """Graph input name of a condition label's integer codes (``tissue`` -> ``tissue_code``)."""
     return f"{label}_code"
+
+
+def metadata_sidecar(path: str | os.PathLike[str]) -> Path:
+    """``generator.onnx`` -> ``generator.onnx.json``, the metadata beside the model file."""
+    path = Path(path)
+    return path.with_name(path.name + ".json")
+
+
+def sidecar_text(metadata: dict[str, Any]) -> str:
+    """The sidecar's text (and ``gexgen info --json``'s output): indented JSON, one newline."""
+    return json.dumps(metadata, indent=1, allow_nan=False) + "\n"

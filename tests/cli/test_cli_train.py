@@ -67,6 +67,7 @@ def test_train_resume_and_export(cohort, tmp_path):
     result = runner.invoke(app, ["export", str(run), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert out.is_file() and "max abs diff" in result.stdout and "dynamo" in result.stdout
+    assert (tmp_path / "generator.onnx.json").is_file() and "generator.onnx.json" in result.stdout
 
 
 def test_patience_zero_means_no_early_stopping(cohort, tmp_path):

@@ -73,7 +73,8 @@ def test_h5ad_is_valid_anndata(gen, tmp_path):
     assert list(adata.var_names) == gen.genes
     assert adata.var["entrez_id"].tolist() == gen.entrez_ids
     assert adata.obs["tissue"].tolist() == labels["tissue"].astype(str).tolist()
-    assert list(adata.obs_names[:3]) == ["0", "1", "2"]
+    assert list(adata.obs_names[:3]) == ["syn-1-0", "syn-1-1", "syn-1-2"]
+    assert adata.obs_names[-1] == f"syn-1-{N - 1}" and adata.obs_names.is_unique
     assert adata.uns["gexgen"]["space"] == "log2" and adata.uns["gexgen"]["log_scaled"]
 
 

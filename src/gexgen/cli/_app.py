@@ -19,6 +19,9 @@ from gexgen.cli import (
     generate_commands,
     train_commands,
 )
+from gexgen.cli._help import hide_flag_types
+
+hide_flag_types()
 
 app = typer.Typer(
     name="gexgen",
@@ -27,7 +30,7 @@ app = typer.Typer(
         "Example: gexgen data rnaseqdb --landmarks l1000/landmark_genes.tsv --out cohort.h5ad"
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion
     pretty_exceptions_enable=False,
 )
 

@@ -73,16 +73,9 @@ def safe_echo(text: str, err: bool = False) -> None:
     typer.echo(printable(text, keep_newlines=True), err=err)
 
 
-def _one_line_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: Any = None,
-    line: str | None = None,
-) -> None:
-    """Warnings as ``warning: ...`` on stderr, without the source line of the library."""
-    safe_echo(f"warning: {message}", err=True)
+def _one_line_warning(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """``Warning: <message>`` on stderr: no source path, no category, no code line."""
+    safe_echo(f"Warning: {' '.join(str(message).split())}", err=True)
 
 
 def user_errors(func: F) -> F:

@@ -32,7 +32,8 @@ def export(
     if report.note:
         typer.echo(f"note: {report.note}", err=True)
     typer.echo(
-        f"wrote {report.path} ({report.exporter} exporter, opset {report.opset}); "
+        f"wrote {report.path} (+ {report.path.name}.json, the metadata for runtimes without "
+        f"a metadata API) ({report.exporter} exporter, opset {report.opset}); "
         f"onnxruntime vs torch: max abs diff {report.max_abs_diff:.3g} (log2), "
         f"max rel diff {report.max_rel_diff:.3g} (expression)"
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Annotated
@@ -34,7 +33,11 @@ def generate(
     generator: Annotated[Path, typer.Argument(help="Generator .onnx file (from gexgen export).")],
     n: Annotated[int, typer.Option("--n", help="Number of profiles to generate.")],
     out: Annotated[
-        Path, typer.Option(help="Output file; format by extension: .parquet, .h5ad, .npy, .csv.")
+        Path,
+        typer.Option(
+            help="Output file; format by extension: .parquet, .h5ad, .npy, .csv; "
+            "'-' streams to stdout in --format."
+        ),
     ],
     condition: Annotated[
         list[str] | None,
@@ -75,15 +78,42 @@ def generate(
             "--force", help="Write even when the estimated size exceeds the free disk space."
         ),
     ] = False,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Format of --out - (stdout): parquet, csv or npy (the matrix alone).",
+        ),
+    ] = None,
+    compression: Annotated[
+        str | None,
+        typer.Option(
+            help="Parquet compression: none (default, fastest), lz4, zstd (smallest) or snappy."
+        ),
+    ] = None,
 ) -> None:
     """Generate synthetic profiles from a generator file, streamed chunk by chunk to a file.
 
     Example: gexgen generate generator.onnx --n 1000000 --condition tissue=kidney
-    --condition status=tumor --seed 0 --out synthetic.parquet
+    --condition status=tumor --seed 0 --out synthetic.parquet --compression zstd
+
+    To stdout: gexgen generate generator.onnx --n 1000 --out - --format csv | head
     """
-    from gexgen.runtime import GeneratorSession, write_profiles
+    from gexgen.runtime import GeneratorSession, ParquetOptions, write_profiles
     from gexgen.runtime.profile_writers import sidecars_of
 
+    to_stdout = str(out) == "-"
+    kind = format if to_stdout else out.suffix.lower().lstrip(".")
+    if format is not None and not to_stdout:
+        raise GexgenError(
+            f"--format applies to --out - (stdout) only; {out} has its format in its extension"
+        )
+    if compression is not None and kind != "parquet":
+        raise GexgenError(f"--compression applies to parquet output only, not {kind!r}")
+    codecs = ("none", "lz4", "zstd", "snappy")
+    if compression is not None and compression not in codecs:
+        raise GexgenError(f"--compression must be one of {list(codecs)}, got {compression!r}")
+    parquet = ParquetOptions(compression=compression or "none")  # type: ignore[arg-type]
     conditions = parse_conditions(condition or [])
     started = time.perf_counter()
     with GeneratorSession(generator, providers=providers, threads=threads) as session:
@@ -99,20 +129,31 @@ def generate(
             progress=progress,
             overwrite=overwrite,
             force=force,
+            parquet=parquet,
+            stream_format=format,
         )  # type: ignore[arg-type]
         n_genes = len(session.genes)
     seconds = time.perf_counter() - started
-    beside = "".join(f" (+ {p.name})" for p in sidecars_of(out))
+    beside = "" if to_stdout else "".join(f" (+ {p.name})" for p in sidecars_of(out))
     typer.echo(
-        f"wrote {n:,} profiles x {n_genes} genes ({space}) to {out}{beside} in "
-        f"{seconds:.1f} s ({n / max(seconds, 1e-9):,.0f} profiles/s)"
+        f"wrote {n:,} profiles x {n_genes} genes ({space}) to "
+        f"{f'stdout ({format})' if to_stdout else out}{beside} in "
+        f"{seconds:.1f} s ({n / max(seconds, 1e-9):,.0f} profiles/s)",
+        err=to_stdout,  # stdout carries the profiles
     )
 
 
 @user_errors
 def info(
     generator: Annotated[Path, typer.Argument(help="Generator .onnx file.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the full metadata JSON.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the full metadata JSON: the text of the GEN.onnx.json sidecar "
+            "that export writes (`gexgen info GEN.onnx --json > GEN.onnx.json` remakes it).",
+        ),
+    ] = False,
 ) -> None:
     """Show a generator file's genes, labels with vocabularies and training counts, provenance.
 
@@ -121,8 +162,10 @@ def info(
     from gexgen.runtime import GeneratorSession
 
     with GeneratorSession(generator, providers="cpu") as session:
-        if as_json:
-            typer.echo(json.dumps(session.metadata, indent=1))  # escapes control characters
+        if as_json:  # the text of the GEN.onnx.json sidecar that export writes
+            from gexgen.generator_format import sidecar_text
+
+            typer.echo(sidecar_text(session.metadata), nl=False)  # JSON escapes controls
             return
         safe_echo(f"file: {generator}")
         safe_echo(session.info.describe())

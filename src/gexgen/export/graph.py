@@ -5,6 +5,10 @@
 generator) and adds what makes the file self-contained: the one-hot encoding
 of integer label codes, optional observation noise ``eps * exp(0.5 * logvar)``,
 the inverse standardization to log2 space and the inverse of log2(x + 1).
+
+A row whose code of any label lies outside that label's vocabulary (``-1``,
+``99``) comes out as NaN in both outputs, so that a caller of the raw graph
+who passes a wrong code cannot mistake the result for a profile.
 """
 
 from __future__ import annotations
@@ -59,12 +63,20 @@ class GeneratorGraph(nn.Module):
     def n_labels(self) -> int:
         return len(self.label_sizes)
 
+    def invalid_rows(self, codes: torch.Tensor) -> torch.Tensor:
+        """float32 [n, 1]: 0 where every code is in its vocabulary, NaN where one is not."""
+        sizes = torch.tensor(self.label_sizes, dtype=codes.dtype, device=codes.device)
+        valid = ((codes >= 0) & (codes < sizes)).all(dim=1, keepdim=True)
+        zero = torch.zeros((), dtype=torch.float32, device=codes.device)
+        return torch.where(valid, zero, torch.full_like(zero, float("nan")))
+
     def forward(self, z: torch.Tensor, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         codes = torch.stack(inputs[: self.n_labels], dim=1)
+        nan_if_invalid = self.invalid_rows(codes)  # added to both outputs: x + 0 == x
         standardized = self.decoder(z, one_hot_conditions(codes, self.label_sizes))
         if self.noise_input:
             standardized = standardized + inputs[self.n_labels] * self.noise_scale
         log_expression = standardized * self.std + self.mean
         # pow(2, x) rather than exp2: the TorchScript fallback exporter has no exp2
         expression = torch.clamp(torch.pow(2.0, log_expression) - 1.0, min=0.0)
-        return log_expression, expression
+        return log_expression + nan_if_invalid, expression + nan_if_invalid

@@ -44,6 +44,7 @@ def generator_metadata(
                 "symbols": [str(s) for s in ckpt["genes"]["symbols"]],
                 "entrez_ids": [None if e is None else int(e) for e in ckpt["genes"]["entrez_ids"]],
             },
+            "units": None if ckpt.get("units") is None else str(ckpt["units"]),
             "labels": labels,
             "combinations": [
                 {"values": {k: str(v) for k, v in c["values"].items()}, "count": int(c["count"])}

@@ -3,7 +3,8 @@
 The file follows :mod:`gexgen.generator_format`: inputs ``z``, one
 ``<label>_code`` per label (and ``eps`` for a learned-variance decoder),
 outputs ``log_expression`` and ``expression``, a dynamic batch axis, and the
-metadata JSON under ``metadata_props["gexgen"]``.
+metadata JSON under ``metadata_props["gexgen"]``; the same JSON is written
+beside it as ``<file>.onnx.json`` for runtimes without a metadata API.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from gexgen.generator_format import (
     METADATA_KEY,
     NOISE_INPUT,
     label_input_name,
+    metadata_sidecar,
+    sidecar_text,
 )
 from gexgen.train.checkpoint import decoder_from_checkpoint, load_checkpoint
 
@@ -146,6 +149,8 @@ def export_graph(
                 f"onnxruntime differs from torch by {max_abs:.3g} (log2) / {max_rel:.3g} "
                 f"(relative, expression), above the tolerance {tolerance:g}; nothing written"
             )
+    with atomic_path(metadata_sidecar(out_path)) as tmp:
+        tmp.write_text(sidecar_text(metadata))
     return ExportReport(out_path, max_abs, max_rel, exporter, opset, note)
 
 

@@ -43,7 +43,7 @@ class GeneratorInfo:
         lines = [
             f"model: {printable(meta.get('model_type', '?'))}  latent: {self.n_latent}  "
             f"decoder noise input: {'yes' if self.noise_input else 'no'}",
-            f"genes: {len(self.genes)} ({shown})",
+            f"genes: {len(self.genes)} ({shown})  units: {meta.get('units') or 'not recorded'}",
             "labels:",
         ]
         for label in self.labels:

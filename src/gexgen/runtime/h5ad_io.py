@@ -41,7 +41,10 @@ class H5adRowWriter:
     label_values
         Label name -> vocabulary (categories, in code order).
     uns
-        JSON-like dict stored as ``uns["gexgen"]``.
+        The whole ``uns`` (e.g. ``anndata_conventions.anndata_uns``), in types
+        ``write_elem`` stores.
+    obs_prefix
+        Row ``i`` is named ``f"{obs_prefix}{i}"`` (``"syn-<seed>-"`` for generations).
     """
 
     def __init__(
@@ -52,18 +55,16 @@ class H5adRowWriter:
         entrez_ids: Sequence[int | None] | None,
         label_values: Mapping[str, Sequence[str]],
         uns: Mapping[str, Any],
+        obs_prefix: str = "",
     ) -> None:
         from anndata.io import write_elem
 
+        from gexgen.runtime.anndata_conventions import var_frame
+
         self.file = file
         file.attrs.update({"encoding-type": "anndata", "encoding-version": "0.1.0"})
-        var = pd.DataFrame(index=pd.Index([str(g) for g in genes]))
-        if entrez_ids is not None:
-            var["entrez_id"] = pd.array(
-                [None if e is None else int(e) for e in entrez_ids], dtype="Int64"
-            )
-        write_elem(file, "var", var)
-        write_elem(file, "uns", {"gexgen": dict(uns)})
+        write_elem(file, "var", var_frame(genes, entrez_ids))
+        write_elem(file, "uns", dict(uns))
         for name in ("obsm", "obsp", "varm", "varp", "layers"):
             write_elem(file, name, {})
         self.x = file.create_dataset("X", shape=(n, len(genes)), dtype=np.float32)
@@ -80,9 +81,10 @@ class H5adRowWriter:
                 else np.array([]),
             }
         )
-        # row names "0", "1", ... as fixed-width ASCII: 10x faster to write than
-        # variable-length strings, and read back by anndata as str all the same
-        self._width = len(str(max(n - 1, 0)))
+        # row names "<prefix>0", "<prefix>1", ... as fixed-width ASCII: 10x faster to
+        # write than variable-length strings, and read back by anndata as str all the same
+        self._prefix = obs_prefix.encode("ascii")
+        self._width = len(self._prefix) + len(str(max(n - 1, 0)))
         self.index = obs.create_dataset(
             "_index", shape=(n,), dtype=h5py.string_dtype("ascii", self._width)
         )
@@ -109,7 +111,10 @@ class H5adRowWriter:
         self.x.write_direct(
             np.ascontiguousarray(values, dtype=np.float32), dest_sel=np.s_[start:stop]
         )
-        self.index[start:stop] = np.arange(start, stop).astype(f"S{self._width}")
+        names = np.arange(start, stop).astype(f"S{self._width}")
+        if self._prefix:
+            names = np.char.add(self._prefix, names).astype(f"S{self._width}")
+        self.index[start:stop] = names
         for name, dataset in self.codes.items():
             dataset[start:stop] = codes[name]
 

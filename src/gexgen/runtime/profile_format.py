@@ -9,9 +9,11 @@ condition label. The format follows the output file's extension:
     metadata below.
 ``.h5ad``
     a valid AnnData file: ``X`` dense float32 (profiles x genes), ``obs`` one
-    categorical column per label (index ``"0"``, ``"1"``, ...), ``var`` index
-    gene symbols with an ``entrez_id`` column, ``uns["gexgen"]`` the metadata
-    below (plus ``log_scaled``, as in cohort files).
+    categorical column per label (index ``"syn-<seed>-0"``, ``"syn-<seed>-1"``, ...),
+    ``var`` index gene symbols with ``symbol`` and ``entrez_id`` columns,
+    ``uns["gexgen"]`` the metadata below (plus ``log_scaled``, as in cohort
+    files) and, for log2 values, ``uns["log1p"] = {"base": 2}`` (see
+    ``gexgen.runtime.anndata_conventions``).
 ``.npy``
     a float32 ``.npy`` matrix (profiles x genes), and beside it
     ``<stem>.labels.parquet``: one categorical column per label, one row per
@@ -20,14 +22,17 @@ condition label. The format follows the output file's extension:
 ``.csv``
     a plain comma-separated table with a header (genes, then labels), and
     beside it ``<stem>.meta.json`` holding the metadata below.
+``-`` (stdout, ``gexgen generate --out - --format parquet|csv|npy``)
+    parquet as above; csv without its metadata file; npy the matrix alone
+    (no labels file).
 
 Metadata (JSON object)::
 
-    {"format": "gexgen-profiles", "format_version": 1,
-     "space": "expression" | "log2", "n": 1000,
+    {"format": "gexgen-profiles", "format_version": 1, "synthetic": true,
+     "space": "expression" | "log2", "units": "FPKM" | "log2(FPKM + 1)", "n": 1000,
      "genes": [...], "entrez_ids": [...] | null, "labels": ["tissue", "status"],
-     "seed": 0, "conditions": "...", "gexgen_version": "...",
-     "generator": {"file": "generator.onnx", "sha256": "...", ...}}
+     "seed": 0, "obs_names": "syn-0-<row>", "conditions": "...", "gexgen_version": "...",
+     "generator": {"file": "generator.onnx", "sha256": "...", "units": "FPKM", ...}}
 """
 
 from __future__ import annotations

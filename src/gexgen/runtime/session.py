@@ -148,6 +148,14 @@ class GeneratorSession:
             name: np.ascontiguousarray(np.broadcast_to(codes[name], (len(z),)), dtype=np.int64)
             for name in self._label_names(codes)
         }
+        for label in self.info.labels:  # the graph would give NaN rows: say why instead
+            bad = (codes[label.name] < 0) | (codes[label.name] >= len(label.values))
+            if bad.any():
+                raise GexgenError(
+                    f"codes of {label.name!r} outside 0..{len(label.values) - 1} in "
+                    f"{int(bad.sum())} row(s) (e.g. {int(codes[label.name][bad][0])}); "
+                    f"a code is the index of a value in {list(label.values)[:10]}"
+                )
         if self.info.noise_input:
             eps = (
                 np.zeros((len(z), len(self.info.genes)), np.float32)

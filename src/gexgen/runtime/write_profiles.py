@@ -11,6 +11,7 @@ from typing import Any
 from gexgen import __version__
 from gexgen._outputs import check_output_file
 from gexgen.errors import GexgenError
+from gexgen.runtime.anndata_conventions import obs_name_prefix, units_of
 from gexgen.runtime.conditions import Mix
 from gexgen.runtime.profile_format import (
     PROFILE_FORMAT_NAME,
@@ -18,13 +19,20 @@ from gexgen.runtime.profile_format import (
     Space,
     profile_suffix,
 )
-from gexgen.runtime.profile_writers import ParquetOptions, profile_writer, sidecars_of
+from gexgen.runtime.profile_writers import (
+    STDOUT,
+    STREAM_FORMATS,
+    ParquetOptions,
+    profile_writer,
+    sidecars_of,
+)
 from gexgen.runtime.session import GeneratorSession, _check_n
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "write_profiles",
     "file_sha256",
+    "profile_metadata",
     "estimated_bytes",
     "check_free_space",
 ]
@@ -75,6 +83,45 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+def profile_metadata(
+    session: GeneratorSession, n: int, seed: int, space: Space, conditions: Any
+) -> dict[str, Any]:
+    """The metadata stored with generated profiles (``gexgen.runtime.profile_format``).
+
+    Besides the scale, seed, conditions and the generator's provenance it says
+    that the rows are synthetic, their units, and how rows are named in AnnData
+    (``gexgen.runtime.anndata_conventions``).
+    """
+    info = session.info
+    units = info.metadata.get("units")
+    return {
+        "format": PROFILE_FORMAT_NAME,
+        "format_version": PROFILE_FORMAT_VERSION,
+        "synthetic": True,
+        "space": space,
+        "units": units_of(space, units),
+        "n": int(n),
+        "genes": list(info.genes),
+        "entrez_ids": None if info.entrez_ids is None else list(info.entrez_ids),
+        "labels": [label.name for label in info.labels],
+        "seed": int(seed),
+        "obs_names": f"{obs_name_prefix(seed)}<row>",
+        "conditions": conditions,
+        "gexgen_version": __version__,
+        "generator": {
+            "file": session.path.name,
+            # the hash of the bytes the session loaded (not the file re-read later)
+            "sha256": getattr(getattr(session, "_graph", None), "sha256", None)
+            or file_sha256(session.path),
+            "model_type": info.metadata.get("model_type"),
+            "gexgen_version": info.metadata.get("gexgen_version"),
+            "created": info.metadata.get("created"),
+            "training_data_sha256": (info.metadata.get("training") or {}).get("data_sha256"),
+            "units": units,
+        },
+    }
+
+
 def write_profiles(
     session: GeneratorSession,
     out: str | os.PathLike[str],
@@ -88,6 +135,7 @@ def write_profiles(
     parquet: ParquetOptions = ParquetOptions(),
     overwrite: bool = False,
     force: bool = False,
+    stream_format: str | None = None,
 ) -> Path:
     """Write ``session.sample(n, ...)`` to ``out`` (.parquet, .h5ad, .npy or .csv).
 
@@ -96,7 +144,8 @@ def write_profiles(
     around two chunks whatever ``n``: one chunk is written by a background
     thread while the next is generated. The scale (``space``), seed, conditions
     and the generator's provenance are recorded in the file (see
-    ``gexgen.runtime.profile_format``).
+    ``gexgen.runtime.profile_format``). ``out`` ``"-"`` streams to stdout in
+    ``stream_format`` (parquet, csv, or npy without its labels).
 
     An existing ``out`` (or sidecar) is refused unless ``overwrite``; an ``n``
     whose estimated file size exceeds the free space of ``out``'s disk is
@@ -107,42 +156,28 @@ def write_profiles(
     >>> write_profiles(GeneratorSession("generator.onnx"), "synthetic.parquet", 1_000_000,
     ...                conditions={"tissue": "kidney"}, seed=0)  # doctest: +SKIP
     """
+    to_stdout = str(out) == STDOUT
     out = Path(out)
-    suffix = profile_suffix(out)  # unsupported extension: fail before any work
-    check_output_file(out, overwrite, sidecars=sidecars_of(out))
     _check_n(n)
-    if not force:
-        check_free_space(out, estimated_bytes(n, len(session.info.genes), suffix))
+    if not to_stdout:
+        suffix = profile_suffix(out)  # unsupported extension: fail before any work
+        check_output_file(out, overwrite, sidecars=sidecars_of(out))
+        if not force:
+            check_free_space(out, estimated_bytes(n, len(session.info.genes), suffix))
+    elif stream_format not in STREAM_FORMATS:
+        raise GexgenError(
+            f"--out - (stdout) needs --format parquet, csv or npy, got {stream_format!r}"
+        )
     plan = session.plan(n, conditions, seed, mix)
     chunks = session.iter_planned(n, plan, seed, space, chunk_size, n_buffers=2)
     info = session.info
-    metadata = {
-        "format": PROFILE_FORMAT_NAME,
-        "format_version": PROFILE_FORMAT_VERSION,
-        "space": space,
-        "n": int(n),
-        "genes": list(info.genes),
-        "entrez_ids": None if info.entrez_ids is None else list(info.entrez_ids),
-        "labels": [label.name for label in info.labels],
-        "seed": int(seed),
-        "conditions": plan.description,
-        "gexgen_version": __version__,
-        "generator": {
-            "file": session.path.name,
-            # the hash of the bytes the session loaded (not the file re-read later)
-            "sha256": getattr(getattr(session, "_graph", None), "sha256", None)
-            or file_sha256(session.path),
-            "model_type": info.metadata.get("model_type"),
-            "gexgen_version": info.metadata.get("gexgen_version"),
-            "created": info.metadata.get("created"),
-            "training_data_sha256": (info.metadata.get("training") or {}).get("data_sha256"),
-        },
-    }
+    metadata = profile_metadata(session, n, seed, space, plan.description)
     label_values = {label.name: label.values for label in info.labels}
     with profile_writer(
-        out, n, info.genes, label_values, metadata, info.entrez_ids, parquet
-    ) as writer:
-        bar = _progress(n, out.name, progress)
+        STDOUT if to_stdout else out, n, info.genes, label_values, metadata, info.entrez_ids,
+        parquet, stream_format,
+    ) as writer:  # fmt: skip
+        bar = _progress(n, "stdout" if to_stdout else out.name, progress)
         # one thread writes chunk k (buffer k % 2) while this one generates chunk k + 1;
         # leaving the pool's block waits for that write, before any file is renamed or removed
         with bar, ThreadPoolExecutor(1, thread_name_prefix="gexgen-writer") as pool:

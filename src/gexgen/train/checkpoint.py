@@ -12,6 +12,7 @@
                                              # decoder's keys start with "decoder."
       "config": TrainConfig.to_dict(),
       "genes": {"symbols": [...], "entrez_ids": [... or None]},
+      "units": "FPKM" or None,               # the cohort's expression units
       "labels": [{"name", "values" (code order), "counts"}],   # train split
       "combinations": [{"values": {label: value}, "count"}],   # train split
       "scaler": LogStandardScaler.to_dict(),
@@ -254,6 +255,7 @@ def checkpoint_dict(
         "model_state": {k: v.cpu() for k, v in model_state.items()},
         "config": config,
         "genes": {"symbols": data.gene_symbols, "entrez_ids": data.entrez_ids},
+        "units": data.units,
         "labels": data.labels,
         "combinations": data.combinations,
         "scaler": data.scaler.to_dict(),

@@ -37,6 +37,7 @@ class TrainingData:
     entrez_ids: list[int | None]
     sample_ids: dict[str, list[str]]  # "train" (fitted), "val", "test"
     data_sha256: str
+    units: str | None = None  # the cohort's expression units (uns["gexgen"]["units"]), if known
 
     @property
     def n_genes(self) -> int:
@@ -113,7 +114,14 @@ def prepare_training_data(cohort_path: str | os.PathLike[str], config: TrainConf
             "test": names[test_idx].tolist(),
         },
         data_sha256=cohort_sha256(adata, x),
+        units=_units(adata),
     )
+
+
+def _units(adata: Any) -> str | None:
+    """The expression units the cohort records (e.g. "FPKM"), None when it does not."""
+    units = adata.uns.get("gexgen", {}).get("units")
+    return None if units is None else str(units)
 
 
 def _check_label_values(obs: pd.DataFrame, conditions: list[str], train_idx: np.ndarray) -> None:
