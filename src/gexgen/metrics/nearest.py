@@ -135,9 +135,9 @@ def cross_nearest(a: np.ndarray, b: np.ndarray, *, both_ways: bool = True) -> Cr
     if a.shape[1] != b.shape[1]:
         raise GexgenError(f"a has {a.shape[1]} features but b has {b.shape[1]}")
     # centre both on b's mean (float64) so float32 products keep their precision
-    centre = b.mean(axis=0, dtype=np.float64)
-    a32 = np.ascontiguousarray(a - centre, dtype=np.float32)
-    b32 = np.ascontiguousarray(b - centre, dtype=np.float32)
+    centre = b.mean(axis=0, dtype=np.float64).astype(np.float32)
+    a32 = np.subtract(a, centre, dtype=np.float32)  # one float32 pass, no float64 copy
+    b32 = np.subtract(b, centre, dtype=np.float32)
     a_sq = np.einsum("ij,ij->i", a32, a32, dtype=np.float32)
     b_sq = np.einsum("ij,ij->i", b32, b32, dtype=np.float32)
     n, m = a32.shape[0], b32.shape[0]
