@@ -147,12 +147,19 @@ def _h5ad_log1p(path: Path) -> tuple[bool, float | None]:
         entry = file["uns"]["log1p"]
         if not isinstance(entry, h5py.Group) or "base" not in entry:
             return True, None
-        base = entry["base"][()]
+        stored = entry["base"]
+        # anndata writes base=None (scanpy's natural log) as an empty dataset
+        base = None if getattr(stored, "shape", None) is None else stored[()]
     if isinstance(base, bytes):
         base = base.decode()
     if base is None or (isinstance(base, str) and base.lower() in ("", "none", "e")):
         return True, None
-    return True, float(base)
+    try:
+        return True, float(base)
+    except (TypeError, ValueError):
+        raise GexgenError(
+            f"{str(path)!r}: uns['log1p']['base'] is {base!r}, not a number; pass --space"
+        ) from None
 
 
 def recorded_space(path: Path, table: Any) -> str | None:
