@@ -137,3 +137,16 @@ def test_log1p_on_top_of_log2_is_refused(toy):
     with pytest.raises(GexgenError, match="twice"):
         load_profiles(path, "x")
     assert load_profiles(path, "x", space="log2").space == "log2"
+
+
+def test_summary_lines_show_privacy_beside_its_references(toy):
+    from gexgen.metrics.summary import summary_lines
+
+    m = compute_metrics(
+        toy["cohort"], toy["copies"], config=EvaluateConfig(metrics=("privacy", "prdc"))
+    ).metrics
+    lines = summary_lines(m)
+    mia = next(line for line in lines if "membership-inference AUC" in line)
+    assert "AUC 1.0000" in mia and "Gaussian 0." in mia and "held-out real 0." in mia
+    assert any("closer to train 1.0000 (chance 0." in line for line in lines)
+    assert any("mean of 5 draws" in line for line in lines)
