@@ -143,10 +143,9 @@ def check(
             "split is needed for the privacy thresholds) or a profile file."
         ),
     ],
-    min_gamma: Annotated[float, typer.Option(help="Fail when gamma is below this.")] = 0.95,
+    min_gamma: Annotated[float, _gate("Fail when gamma is below this.")] = 0.95,
     max_detection_auc: Annotated[
-        float | None,
-        typer.Option(help="Fail when the detection AUC is above this (not checked if unset)."),
+        float | None, _gate("Fail when the detection AUC is above this (0.5 ideal).")
     ] = None,
     json_output: Annotated[
         bool,
@@ -207,9 +206,11 @@ def check(
 ) -> None:
     """Gate a generator in CI: exit 0 when every threshold holds, 1 when one fails, 2 on error.
 
-    Only the metrics a threshold needs are computed. Exit codes: 0 pass, 1 a threshold
-    failed, 2 the check could not run (bad input, missing file); other gexgen commands
-    exit 1 on errors. With --json, errors are printed as JSON too.
+    Only the metrics a threshold needs are computed; each line shows the figure's reference.
+
+    Exit codes: 0 pass, 1 a threshold failed, 2 the check could not run (bad input).
+
+    Other gexgen commands exit 1 on errors. With --json, errors are printed as JSON too.
 
     Example: gexgen check generator.onnx --real cohort.h5ad --min-gamma 0.95
     --max-mia-auc 0.6 --junit check.xml
