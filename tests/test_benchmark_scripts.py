@@ -65,3 +65,16 @@ def test_train_throughput_reports_gemm_ratio() -> None:
     for row in rows:
         assert float(row[3]) > 0  # s/epoch
         assert row[-1].endswith("%")
+
+
+def test_nearest_throughput_agrees_with_sklearn_and_reports_ceiling(tmp_path: Path) -> None:
+    out = tmp_path / "nearest.json"
+    text = _run(
+        "nearest_throughput.py",
+        *("--m", "300", "--n", "120", "--genes", "50", "--repeats", "1"),
+        *("--json", str(out)),
+    )
+    rows = {r["method"]: r for r in json.loads(out.read_text())}
+    assert rows["agreement"]["share"] == 1.0
+    assert rows["gexgen"]["seconds"] > 0 and rows["ceiling"]["ratio_to_ceiling"] == 1.0
+    assert "(ceiling)" in text

@@ -32,7 +32,7 @@ def slice_cohort(source: Path, out: Path, n_genes: int = 30) -> Path:
 
 
 TINY = BenchmarkConfig(
-    models=MODEL_NAMES,  # gexgen's recipe and the paper's four
+    models=MODEL_NAMES,  # gexgen's recipe, the paper's four and the Gaussian reference
     cvae_fast_epochs=2,
     cvae_epochs=2,
     wgan_epochs=2,
@@ -61,12 +61,13 @@ def test_results_json_has_every_model_and_metric(bench):
     on_disk = json.loads((out / "results.json").read_text())
     assert on_disk["table_text"] == results["table_text"]
     assert results["failed"] == []
-    assert list(on_disk["models"]) == ["cvae-fast", "cvae", "wgan-gp", "ctgan", "tvae"]
+    assert list(on_disk["models"]) == ["cvae-fast", "cvae", "wgan-gp", "ctgan", "tvae", "gaussian"]
     n_test = on_disk["split"]["n_test"]
     assert n_test == int((anndata.read_h5ad(cohort).obs["split"] == "test").sum())
     for name, entry in on_disk["models"].items():
         m = entry["metrics"]
         assert {"gamma", "gamma_ceiling", "prdc", "detection", "tstr", "gene_moments"} <= set(m)
+        assert 0 <= m["privacy"]["mia_auc"] <= 1, name
         assert -1 <= m["gamma"]["gamma"] <= 1, name
         assert set(m["tstr"]) == {"tissue", "status"}
         assert entry["fit_seconds"] > 0 and entry["sampling"]["rows_per_s"] > 0
@@ -86,14 +87,16 @@ def test_results_json_has_every_model_and_metric(bench):
         "wgan-gp",
         "ctgan",
         "tvae",
+        "gaussian",
     ]
+    assert "MIA AUC" in on_disk["table_text"].splitlines()[0]
 
 
 def test_generators_draw_the_test_label_counts_exactly(bench):
     cohort, out, results = bench
     test = anndata.read_h5ad(cohort).obs.query("split == 'test'")
     want = test[["tissue", "status"]].astype(str).value_counts().sort_index()
-    for name in ("cvae-fast", "cvae", "wgan-gp"):
+    for name in ("cvae-fast", "cvae", "wgan-gp", "gaussian"):
         synth = pd.read_parquet(out / results["models"][name]["synthetic"])
         got = synth[["tissue", "status"]].astype(str).value_counts().sort_index()
         pd.testing.assert_series_equal(got, want, check_names=False)
@@ -121,7 +124,7 @@ def test_table_html_and_umap_are_written(bench):
     _, out, results = bench
     assert (out / "table.txt").read_text().strip() == results["table_text"].strip()
     lines = results["table_text"].splitlines()
-    assert lines[0].split()[:2] == ["model", "gamma"] and len(lines) == 2 + 6
+    assert lines[0].split()[:2] == ["model", "gamma"] and len(lines) == 2 + 7
     page = (out / "benchmark.html").read_text()
     assert "data:image/png;base64," in page
     for name in MODEL_NAMES:

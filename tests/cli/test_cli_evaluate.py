@@ -165,11 +165,11 @@ def test_check_errors(toy, tmp_path):
     result = runner.invoke(
         app, ["check", str(tmp_path / "none.onnx"), "--real", str(toy["cohort"])]
     )
-    assert result.exit_code == 1 and "not found" in result.stderr
+    assert result.exit_code == 2 and "not found" in result.stderr  # check: 2 = error
     result = runner.invoke(
         app, ["check", str(toy["good"]), "--real", str(toy["cohort"]), "--max-detection-auc", "1.5"]
     )
-    assert result.exit_code == 1 and "max_detection_auc" in result.stderr
+    assert result.exit_code == 2 and "max_detection_auc" in result.stderr
 
 
 @pytest.mark.slow

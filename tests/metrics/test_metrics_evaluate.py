@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,10 @@ def test_faithful_synthetic_scores_well_and_broken_badly(toy):
 def test_any_readable_format_gives_the_same_figures(toy):
     cfg = EvaluateConfig(metrics=("gamma", "moments"))
     from_h5ad = compute_metrics(toy["cohort"], toy["good"], config=cfg).metrics
+    # a plain CSV records no value space: it must be stated, never guessed
+    with pytest.raises(GexgenError, match="--synthetic-space"):
+        compute_metrics(toy["cohort"], toy["good_csv"], config=cfg)
+    cfg = replace(cfg, synthetic_space="expression")
     from_csv = compute_metrics(toy["cohort"], toy["good_csv"], config=cfg).metrics
     assert from_csv["gamma"]["gamma"] == pytest.approx(from_h5ad["gamma"]["gamma"], abs=1e-5)
 

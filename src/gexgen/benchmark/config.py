@@ -11,6 +11,7 @@ from gexgen.errors import GexgenError
 __all__ = [
     "MODEL_NAMES",
     "PAPER_MODELS",
+    "DEFAULT_MODELS",
     "PAPER_GAMMA",
     "BenchmarkConfig",
     "parse_models",
@@ -20,7 +21,11 @@ __all__ = [
 # the paper's comparison (the default); "cvae-fast" is gexgen's recipe
 # (TrainConfig.recipe("fast")), the paper's architecture trained differently
 PAPER_MODELS: tuple[str, ...] = ("cvae", "wgan-gp", "ctgan", "tvae")
-MODEL_NAMES: tuple[str, ...] = ("cvae-fast", *PAPER_MODELS)
+# "gaussian": a class-conditional Gaussian (per-gene mean and std per label
+# combination), fitted in a second: the privacy reference, a model that learns
+# only class-level statistics (gexgen.metrics.gaussian_baseline)
+MODEL_NAMES: tuple[str, ...] = ("cvae-fast", *PAPER_MODELS, "gaussian")
+DEFAULT_MODELS: tuple[str, ...] = (*PAPER_MODELS, "gaussian")
 # Bong & Oh 2023, Table 2: gamma on the held-out test set (9,146 samples, 15 tissues)
 PAPER_GAMMA: dict[str, float] = {"cvae": 0.984, "wgan-gp": 0.978, "ctgan": 0.592, "tvae": 0.887}
 # the field holding each model's maximum epochs
@@ -43,7 +48,7 @@ class BenchmarkConfig:
     (1400, 150)
     """
 
-    models: tuple[str, ...] = PAPER_MODELS  # which models, in table order
+    models: tuple[str, ...] = DEFAULT_MODELS  # which models, in table order
     conditions: tuple[str, ...] = ("tissue", "status")  # label columns every model conditions on
     cvae_fast_epochs: int = 250  # gexgen's recipe: cosine lr over these epochs, no early stop
     cvae_epochs: int = 1400  # CVAE maximum epochs (paper); early stop on validation loss
@@ -99,8 +104,9 @@ class BenchmarkConfig:
         }
         return cls(**{**preset, **changes})
 
-    def epochs_of(self, model: str) -> int:
-        return int(getattr(self, EPOCH_FIELDS[model]))
+    def epochs_of(self, model: str) -> int | None:
+        """The model's maximum epochs; None for a model fitted without epochs (gaussian)."""
+        return int(getattr(self, EPOCH_FIELDS[model])) if model in EPOCH_FIELDS else None
 
     def with_epochs(self, epochs: dict[str, int]) -> BenchmarkConfig:
         """A copy with some models' maximum epochs changed."""
@@ -140,13 +146,14 @@ def parse_epochs(text: str, models: tuple[str, ...]) -> dict[str, int]:
     out: dict[str, int] = {}
     try:
         if "=" not in text:
-            return dict.fromkeys(models, _positive(int(text)))
+            return dict.fromkeys([m for m in models if m in EPOCH_FIELDS], _positive(int(text)))
         for part in text.split(","):
             name, _, value = part.partition("=")
             name = name.strip().lower()
-            if name not in MODEL_NAMES:
+            if name not in EPOCH_FIELDS:
                 raise GexgenError(
-                    f"unknown model {name!r} in --epochs; valid: {', '.join(MODEL_NAMES)}"
+                    f"unknown model {name!r} in --epochs; valid: {', '.join(EPOCH_FIELDS)}"
+                    + (" (gaussian is fitted without epochs)" if name == "gaussian" else "")
                 )
             out[name] = _positive(int(value))
     except ValueError as exc:

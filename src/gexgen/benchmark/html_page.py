@@ -1,5 +1,8 @@
 """The benchmark's self-contained HTML page: the table, the budgets, one UMAP panel per model.
 
+Everything that comes from data or the command line (cohort path, model and
+label names, notes, budgets, the command) is HTML-escaped.
+
 Each model gets its own UMAP of the real test split together with its
 synthetic set (as in Bong & Oh 2023, Fig. 3): a column per model, a row per
 colouring (each condition label, then real vs synthetic). umap-learn and
@@ -131,7 +134,8 @@ def render_page(results: dict[str, Any], umap_png: bytes | None) -> str:
         "overflow-x:auto}</style></head><body>",
         "<h1>gexgen benchmark</h1>",
         f"<p>Cohort: {esc(str(results['cohort']))}; split {esc(json.dumps(results['split_sizes']))}"
-        f"; seed {results['config']['seed']}; gexgen {esc(results['gexgen_version'])}. "
+        f"; seed {esc(str(results['config']['seed']))}; "
+        f"gexgen {esc(str(results['gexgen_version']))}. "
         "Every model is trained on the same rows and draws, per tissue x status combination, "
         "as many profiles as the real test split has; all metrics on log2(x + 1) against the "
         "real test split. 'paper' is Bong &amp; Oh 2023, Table 2 (9,146 samples).</p>",
@@ -140,8 +144,16 @@ def render_page(results: dict[str, Any], umap_png: bytes | None) -> str:
         "<p>gamma: Viñas et al.'s coefficient (1 = same gene-gene correlation); prec/recall/"
         "density/cover: Naeem et al. 2020, k=5; det.AUC: real-vs-synthetic classifier (0.5 "
         "ideal); TSTR: balanced accuracy of a classifier trained on synthetic, tested on real "
-        "(the 'real' row: trained on real); mean r / std r: per-gene agreement; fit s: wall "
-        "time of fitting; samples/s: drawing profiles in expression units.</p>",
+        "(the 'real' row: trained on real); mean r / std r: per-gene agreement; MIA AUC: "
+        "membership-inference AUC, training vs held-out patients by distance to the nearest "
+        "synthetic profile (0.5 = no leakage); closer: share of synthetic profiles whose "
+        "nearest real profile is a training one (the 'real' row: the share chance gives); "
+        "DCR ratio: median distance to the closest training record over the held-out one "
+        "(privacy figures in log2 space standardized with training statistics; the 'real' "
+        "row: half the held-out profiles scored as if synthetic; the gaussian model learns "
+        "only class-level statistics); std ratio, LFC r, top50, MMD, aug gain: dispersion, "
+        "differential expression and augmentation, when computed; fit s: wall time of "
+        "fitting; samples/s: drawing profiles in expression units.</p>",
     ]
     notes = results.get("notes") or []
     if notes:

@@ -257,7 +257,11 @@ def _standing_notes(config: BenchmarkConfig, models: dict[str, Any]) -> list[str
     if config.quick_preset:
         notes.append(
             "--quick budgets (not the published ones): "
-            + ", ".join(f"{m} {config.epochs_of(m)} epochs" for m in config.models)
+            + ", ".join(
+                f"{m} {config.epochs_of(m)} epochs"
+                for m in config.models
+                if config.epochs_of(m) is not None
+            )
         )
     tabular = [m for m in ("ctgan", "tvae") if m in models and "error" not in models[m]]
     for m in tabular:

@@ -66,6 +66,8 @@ def summary_row(name: str, metrics: dict[str, Any], output: ModelOutput | None) 
         row[f"tstr_{label}"] = _get(entry, "train_synthetic", "balanced_accuracy")
     row["mean_r"] = _get(metrics, "gene_moments", "overall", "mean_r")
     row["std_r"] = _get(metrics, "gene_moments", "overall", "std_r")
+    for key, path in _SECTION_COLUMNS.items():
+        row[key] = _get(metrics, *path)
     row["fit_s"] = None if output is None else output.fit_seconds
     row["samples_per_s"] = None if output is None else output.sampling["rows_per_s"]
     row["n_synthetic"] = None if output is None else len(output.labels)
@@ -80,8 +82,35 @@ def reference_row(metrics: dict[str, Any]) -> dict[str, Any]:
     }
     for label, entry in (metrics.get("tstr") or {}).items():
         row[f"tstr_{label}"] = _get(entry, "train_real", "balanced_accuracy")
+    references = {
+        # privacy: half of the held-out profiles scored as if synthetic (no leakage) ...
+        "mia_auc": _get(metrics, "privacy", "reference", "holdout_half", "mia_auc"),
+        "dcr_median_ratio": _get(
+            metrics, "privacy", "reference", "holdout_half", "dcr_median_ratio"
+        ),
+        # ... and for closer-to-train the share chance gives (n_train / (n_train + n_test))
+        "closer_to_train_share": _get(metrics, "privacy", "closer_to_train_chance"),
+    }
+    for key, path in _SECTION_COLUMNS.items():  # dispersion, DE, augmentation: their own
+        if path[0] != "privacy":
+            references[key] = _get(metrics, path[0], "reference", path[-1])
+    row.update({k: v for k, v in references.items() if v is not None})
     return row
 
+
+# the newer sections' headline figures: table key -> path in metrics.json
+_SECTION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "mia_auc": ("privacy", "mia_auc"),
+    "closer_to_train_share": ("privacy", "closer_to_train_share"),
+    "dcr_median_ratio": ("privacy", "dcr_median_ratio"),
+    "std_ratio_median": ("dispersion", "std_ratio_median"),
+    "lfc_r": ("de", "lfc_r"),
+    "top50_recall": ("de", "top50_recall"),
+    "mmd": ("de", "mmd"),
+    "augmentation_gain": ("augmentation", "mean_gain"),
+}
+# columns shown only when some row has a value (sections an older run lacks)
+_OPTIONAL = set(_SECTION_COLUMNS)
 
 _COLUMNS: list[tuple[str, str, str]] = [
     # key, header, format
@@ -96,6 +125,14 @@ _COLUMNS: list[tuple[str, str, str]] = [
     ("tstr_*", "TSTR {}", ".2f"),
     ("mean_r", "mean r", ".3f"),
     ("std_r", "std r", ".3f"),
+    ("mia_auc", "MIA AUC", ".3f"),
+    ("closer_to_train_share", "closer", ".3f"),
+    ("dcr_median_ratio", "DCR ratio", ".3f"),
+    ("std_ratio_median", "std ratio", ".3f"),
+    ("lfc_r", "LFC r", ".3f"),
+    ("top50_recall", "top50", ".2f"),
+    ("mmd", "MMD", ".4f"),
+    ("augmentation_gain", "aug gain", "+.3f"),
     ("fit_s", "fit s", ".0f"),
     ("samples_per_s", "samples/s", ",.0f"),
 ]
@@ -110,6 +147,8 @@ def table_columns(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     for key, header, fmt in _COLUMNS:
         if key == "tstr_*":
             cols += [(f"tstr_{lab}", header.format(lab), fmt) for lab in labels]
+        elif key in _OPTIONAL and all(row.get(key) is None for row in rows):
+            continue
         else:
             cols.append((key, header, fmt))
     return cols

@@ -10,7 +10,7 @@ import typer
 
 from gexgen.cli._errors import user_errors
 
-_MODELS = "cvae,wgan-gp,ctgan,tvae"  # = gexgen.benchmark.PAPER_MODELS (kept import-free)
+_MODELS = "cvae,wgan-gp,ctgan,tvae,gaussian"  # = gexgen.benchmark.DEFAULT_MODELS (import-free)
 
 
 @user_errors
@@ -24,7 +24,8 @@ def benchmark(
         str,
         typer.Option(
             help=f"Comma-separated models, in table order (of cvae-fast,{_MODELS}; cvae-fast "
-            "is gexgen's recipe, the others the paper's comparison)."
+            "is gexgen's recipe, gaussian a class-conditional Gaussian (the privacy "
+            "reference), the others the paper's comparison)."
         ),
     ] = _MODELS,
     quick: Annotated[

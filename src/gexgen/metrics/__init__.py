@@ -2,7 +2,8 @@
 
 gamma score with a streaming gene-gene correlation, precision / recall /
 density / coverage, detection AUC, train-on-synthetic-test-on-real, per-gene
-moment agreement, the evaluation report and the CI check.
+moment agreement, privacy (membership inference, distance to closest
+record), the evaluation report and the CI check.
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ from gexgen.metrics.correlation import CorrelationAccumulator, GeneCorrelation, 
 from gexgen.metrics.detection import DetectionResult, detection_auc
 from gexgen.metrics.evaluation import EvaluateConfig, Evaluation, compute_metrics, evaluate
 from gexgen.metrics.gamma import GammaResult, gamma_ceiling, gamma_score, upper_triangle_pearson
+from gexgen.metrics.gaussian_baseline import ClassConditionalGaussian
 from gexgen.metrics.gene_moments import GroupMoments, moment_agreement
+from gexgen.metrics.nearest import cross_nearest, nearest_neighbours
 from gexgen.metrics.precision_recall import PRDCResult, knn_radii, prdc, standardize_with
+from gexgen.metrics.privacy import PrivacyResult, privacy_metrics
 from gexgen.metrics.tstr import label_classification_scores, tstr_scores
 
 __all__ = [
     "CheckResult",
+    "ClassConditionalGaussian",
     "CorrelationAccumulator",
     "DetectionResult",
     "EvaluateConfig",
@@ -26,9 +31,11 @@ __all__ = [
     "GeneCorrelation",
     "GroupMoments",
     "PRDCResult",
+    "PrivacyResult",
     "ThresholdCheck",
     "check_generator",
     "compute_metrics",
+    "cross_nearest",
     "detection_auc",
     "evaluate",
     "gamma_ceiling",
@@ -37,7 +44,9 @@ __all__ = [
     "knn_radii",
     "label_classification_scores",
     "moment_agreement",
+    "nearest_neighbours",
     "prdc",
+    "privacy_metrics",
     "standardize_with",
     "tstr_scores",
     "upper_triangle_pearson",

@@ -3,6 +3,11 @@
 A :class:`ProfileSet` wraps a file opened by :func:`gexgen.runtime.open_profiles`
 (streamed in chunks), a subset of its rows, or an in-memory matrix, and hands
 out log2(x + 1) float32 values for a chosen list of genes.
+
+Value spaces (``SPACES``): ``expression`` (original units, e.g. FPKM),
+``log2`` (log2(x + 1)) and ``ln1p`` (ln(1 + x), scanpy's ``sc.pp.log1p``).
+A file's space is read, never guessed from its values: see
+:func:`recorded_space`.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from gexgen.errors import GexgenError
 __all__ = ["ProfileSet", "load_profiles", "shared_genes", "default_label_columns"]
 
 SPLIT = "split"
+SPACES = ("expression", "log2", "ln1p")
+_LN2 = float(np.log(2.0))
 
 
 @dataclass
@@ -58,8 +65,7 @@ class ProfileSet:
             labels = pd.DataFrame(index=pd.RangeIndex(matrix.shape[0]))
         if len(labels) != matrix.shape[0]:
             raise GexgenError(f"{name}: {len(labels)} label rows for {matrix.shape[0]} profiles")
-        if space not in ("expression", "log2"):
-            raise GexgenError(f"space must be 'expression' or 'log2', got {space!r}")
+        check_space(space, "space")
         return cls(name, list(genes), labels.reset_index(drop=True), space, matrix=matrix)
 
     def _to_log(
@@ -72,6 +78,9 @@ class ProfileSet:
         if x.dtype != np.float32:
             x = x.astype(np.float32)
             owned = True
+        if self.space == "ln1p":  # log2(1 + x) = ln(1 + x) / ln 2
+            in_place = owned and x.flags.writeable
+            return np.multiply(x, np.float32(1.0 / _LN2), out=x if in_place else None)
         if self.space != "expression":
             return x
         if not (owned and x.flags.writeable):
@@ -122,22 +131,110 @@ class ProfileSet:
         return train_set, self.subset(test, f"{self.name} (test split)")
 
 
-def load_profiles(source: Any, name: str) -> ProfileSet:
-    """A path (any format ``open_profiles`` reads), a ProfileTable, or a ProfileSet."""
+def check_space(space: Any, what: str = "space") -> str:
+    if space not in SPACES:
+        raise GexgenError(f"{what} must be one of {', '.join(SPACES)}, got {space!r}")
+    return str(space)
+
+
+def _h5ad_log1p(path: Path) -> tuple[bool, float | None]:
+    """(True, base) when the .h5ad records scanpy's ``uns["log1p"]`` (base None = e)."""
+    import h5py
+
+    with h5py.File(path, "r") as file:
+        if "uns" not in file or "log1p" not in file["uns"]:
+            return False, None
+        entry = file["uns"]["log1p"]
+        if not isinstance(entry, h5py.Group) or "base" not in entry:
+            return True, None
+        stored = entry["base"]
+        # anndata writes base=None (scanpy's natural log) as an empty dataset
+        base = None if getattr(stored, "shape", None) is None else stored[()]
+    if isinstance(base, bytes):
+        base = base.decode()
+    if base is None or (isinstance(base, str) and base.lower() in ("", "none", "e")):
+        return True, None
+    try:
+        return True, float(base)
+    except (TypeError, ValueError):
+        raise GexgenError(
+            f"{str(path)!r}: uns['log1p']['base'] is {base!r}, not a number; pass --space"
+        ) from None
+
+
+def recorded_space(path: Path, table: Any) -> str | None:
+    """The value space ``path`` records, or None when it records none.
+
+    gexgen's own metadata says it: ``space`` in a profile file, ``log_scaled``
+    in a cohort. scanpy's ``uns["log1p"]`` (``{"base": None}`` = natural log)
+    marks values that went through ``sc.pp.log1p``: ``ln1p`` (base e) or
+    ``log2`` (base 2) on top of expression values. A file whose gexgen
+    metadata says log2 and that was log1p-transformed again is refused.
+    """
+    meta = getattr(table, "metadata", None) or {}
+    space = meta.get("space")
+    if space is None and "log_scaled" in meta:
+        space = "log2" if meta["log_scaled"] else "expression"
+    if path.suffix.lower() != ".h5ad":
+        return space
+    has_log1p, base = _h5ad_log1p(path)
+    if not has_log1p:
+        return space
+    if space not in (None, "expression"):
+        raise GexgenError(
+            f"{str(path)!r} records space {space!r} and also scanpy's uns['log1p'] (values "
+            "log-transformed twice?); state the space of its X with --space " + "|".join(SPACES)
+        )
+    if base is None or abs(base - np.e) < 1e-9:
+        return "ln1p"
+    if abs(base - 2.0) < 1e-9:
+        return "log2"
+    raise GexgenError(
+        f"{str(path)!r} holds log1p values with base {base:g} (uns['log1p']); gexgen reads "
+        "expression, log2(x + 1) or ln(1 + x): convert X or pass --space"
+    )
+
+
+def load_profiles(
+    source: Any, name: str, space: str | None = None, flag: str = "--space"
+) -> ProfileSet:
+    """A path (any format ``open_profiles`` reads), a ProfileTable, or a ProfileSet.
+
+    ``space`` (``expression``, ``log2`` or ``ln1p``) states a file's value
+    space; None takes the one the file records (:func:`recorded_space`), and
+    a file that records none is refused with a message naming ``flag``, the
+    option that states it.
+    """
+    if space is not None:
+        check_space(space, flag)
     if isinstance(source, ProfileSet):
+        if space is not None and space != source.space:
+            return ProfileSet(
+                source.name, source.genes, source.labels, space, source.table, source.matrix
+            )
         return source
     if isinstance(source, (str, os.PathLike)):
         from gexgen.runtime import open_profiles
 
         path = Path(source)
-        table = open_profiles(path)
+        # "log2" only keeps open_profiles from guessing; the space is decided below
+        table = open_profiles(path, space="log2")
         name = f"{name} {path.name!r}"
+        space = space or recorded_space(path, table)
+        if space is None:
+            raise GexgenError(
+                f"cannot tell whether {name} holds expression values, log2(x + 1) or "
+                "ln(1 + x): the file records no value space (no gexgen metadata, no "
+                f"uns['log1p']); state it with {flag} " + "|".join(SPACES)
+            )
+        check_space(space, f"the space recorded in {name}")
     else:
         table = source
+        space = space or table.space
     if table.n == 0 or len(table.genes) == 0:
         raise GexgenError(f"{name} is empty ({table.n} profiles x {len(table.genes)} genes)")
     labels = table.labels.reset_index(drop=True)
-    return ProfileSet(name, list(table.genes), labels, table.space, table=table)
+    return ProfileSet(name, list(table.genes), labels, str(space), table=table)
 
 
 def shared_genes(

@@ -9,6 +9,24 @@ Every metric is computed on log2(x + 1) values over the genes both sides
 share. Correlations and per-gene moments stream over all rows; PRDC,
 detection, TSTR and UMAP use a seeded subsample of at most ``max_samples``
 rows per set, and ``metrics["notes"]`` says when that happened.
+
+PRDC is reported at equal sizes: the larger of the two subsamples is cut to
+the smaller one's count over ``prdc_draws`` seeded draws (mean and sd); the
+figure at unequal sizes stays under ``prdc["unequal_sizes"]``.
+
+Privacy (``metrics["privacy"]``, see :mod:`gexgen.metrics.privacy`) needs the
+cohort's train split: it scores the synthetic subsample above (at most
+``max_samples`` profiles, seeded) against all training rows (up to
+``PRIVACY_MAX_TRAIN``) and the real test subsample, in log2 space standardized
+with training statistics, beside a class-conditional Gaussian fitted on the
+training rows and sampled with the same labels and count. The
+membership-inference AUC grows with the number of synthetic profiles scored,
+so compare figures at the same ``max_samples``.
+
+The value space of each input is read, never guessed: gexgen's own metadata
+(profile files, cohorts' ``log_scaled``) or scanpy's ``uns["log1p"]`` (with
+its base); ``space`` / ``synthetic_space`` state it for files that record
+none (see :func:`gexgen.metrics._sources.load_profiles`).
 """
 
 from __future__ import annotations
@@ -46,7 +64,8 @@ from gexgen.metrics.tstr import tstr_scores
 
 __all__ = ["EvaluateConfig", "Evaluation", "compute_metrics", "evaluate", "generate_matched"]
 
-ALL_METRICS = ("gamma", "prdc", "detection", "tstr", "moments")
+ALL_METRICS = ("gamma", "prdc", "detection", "tstr", "moments", "privacy")
+PRIVACY_MAX_TRAIN = 50_000  # training rows scored for privacy (seeded subsample beyond)
 
 
 @dataclass(frozen=True)
@@ -64,6 +83,10 @@ class EvaluateConfig:
     chunk_rows: int = 65_536  # rows per streamed chunk
     min_group_samples: int = 3  # smallest label combination scored for moments
     metrics: tuple[str, ...] = ALL_METRICS  # which metrics to compute
+    space: str | None = None  # real file's values: expression|log2|ln1p; None = as recorded
+    synthetic_space: str | None = None  # the same for the synthetic file
+    prdc_draws: int = 5  # seeded equal-size draws averaged into PRDC
+    privacy_draws: int = 5  # seeded member / non-member draws averaged into mia_auc
 
     def __post_init__(self) -> None:
         """Refuse bad sizes at once, before any data is read."""
@@ -264,6 +287,109 @@ def _gamma_ceiling(
     }
 
 
+def _prdc_equal_sizes(real_z: np.ndarray, synth_z: np.ndarray, config: EvaluateConfig) -> dict:
+    """PRDC with both sets at the smaller one's count: mean and sd over seeded draws.
+
+    Recall and coverage depend on the two counts (5,000 synthetic against 300
+    real profiles says more about the sizes than the model), so the larger
+    set is subsampled to the smaller one's size ``prdc_draws`` times.
+    """
+    if config.prdc_draws < 1:
+        raise GexgenError(f"prdc_draws must be at least 1, got {config.prdc_draws}")
+    unequal = prdc(real_z, synth_z, k=config.k, max_samples=config.max_samples, seed=config.seed)
+    n = min(len(real_z), len(synth_z))
+    keys = ("precision", "recall", "density", "coverage")
+    draws: dict[str, list[float]] = {key: [] for key in keys}
+    for draw in range(config.prdc_draws):
+        rng = np.random.default_rng([config.seed, 404, draw])
+        r = real_z if len(real_z) == n else real_z[np.sort(rng.choice(len(real_z), n, False))]
+        s = synth_z if len(synth_z) == n else synth_z[np.sort(rng.choice(len(synth_z), n, False))]
+        result = prdc(r, s, k=config.k, max_samples=n, seed=config.seed)
+        for key in keys:
+            draws[key].append(getattr(result, key))
+    sd = config.prdc_draws > 1
+    out: dict[str, Any] = {key: float(np.mean(v)) for key, v in draws.items()}
+    out["sd"] = {key: float(np.std(v, ddof=1)) if sd else 0.0 for key, v in draws.items()}
+    out.update(
+        k=config.k,
+        n_real=n,
+        n_synthetic=n,
+        n_draws=config.prdc_draws,
+        equal_sizes=True,
+        n_real_total=unequal.n_real_total,
+        n_synthetic_total=unequal.n_synthetic_total,
+        unequal_sizes=unequal.to_dict(),
+    )
+    return out
+
+
+def _privacy_section(
+    train: ProfileSet | None,
+    cols: np.ndarray | None,
+    real_scan: _Scan,
+    synth_scan: _Scan,
+    label_cols: list[str],
+    config: EvaluateConfig,
+) -> dict[str, Any]:
+    """metrics["privacy"]: the synthetic subsample vs the train split and the test subsample."""
+    from gexgen.metrics.privacy import gaussian_privacy_reference, privacy_metrics
+
+    if train is None:
+        return {"skipped": "the real file has no train/test split column 'split' (a cohort has)"}
+    if train.n < 2 or real_scan.n < 2:
+        return {"skipped": f"need 2 train and 2 test rows, got {train.n} and {real_scan.n}"}
+    rows = None
+    if train.n > PRIVACY_MAX_TRAIN:
+        rng = np.random.default_rng([config.seed, 505])
+        rows = np.sort(rng.choice(train.n, PRIVACY_MAX_TRAIN, replace=False))
+    train_x = train.read_log(rows, columns=cols)
+    train_labels = train.labels if rows is None else train.labels.iloc[rows]
+    train_labels = train_labels.reset_index(drop=True)
+    draws = config.privacy_draws
+    result = privacy_metrics(
+        train_x, real_scan.sample, synth_scan.sample, seed=config.seed, n_draws=draws
+    )
+    section = result.to_dict()
+    section["n_train_total"] = train.n
+    section["n_holdout_total"] = real_scan.n
+    section["n_synthetic_total"] = synth_scan.n
+    section["subsampled"] = synth_scan.n > result.n_synthetic or rows is not None
+    try:
+        section["reference"]["gaussian"] = gaussian_privacy_reference(
+            train_x,
+            train_labels,
+            real_scan.sample,
+            synth_scan.sample_labels,
+            label_cols,
+            n=result.n_synthetic,
+            seed=config.seed,
+            n_draws=draws,
+        )
+    except GexgenError as exc:
+        section["reference"]["gaussian"] = {"skipped": str(exc)}
+    return section
+
+
+def _privacy_notes(section: dict[str, Any]) -> list[str]:
+    """A note when the membership-inference AUC stands out from both references."""
+    auc = section.get("mia_auc")
+    if auc is None:
+        return []
+    gaussian = (section.get("reference") or {}).get("gaussian") or {}
+    half = (section.get("reference") or {}).get("holdout_half") or {}
+    refs = [0.5] + [r["mia_auc"] for r in (gaussian, half) if r.get("mia_auc") is not None]
+    if auc < max(refs) + 0.05:
+        return []
+    gauss = gaussian.get("mia_auc")
+    return [
+        f"privacy: membership-inference AUC {auc:.3f} (0.5 = no leakage; "
+        + (f"class-conditional Gaussian {gauss:.3f}; " if gauss is not None else "")
+        + f"held-out real profiles {half.get('mia_auc', float('nan')):.3f}): training "
+        "patients are told apart from held-out ones by their distance to the synthetic "
+        "profiles; the generator memorizes part of its training set"
+    ]
+
+
 def compute_metrics(
     real: Any,
     synthetic: Any = None,
@@ -284,14 +410,16 @@ def compute_metrics(
         raise GexgenError("give exactly one of synthetic (a profile file) or model (.onnx)")
     if config.n_synthetic is not None and model is None:
         raise GexgenError("n_synthetic applies to a model (.onnx) only, not a synthetic file")
-    real_set = load_profiles(real, "real")
+    real_set = load_profiles(real, "real", space=config.space, flag="--space")
     train, test = real_set.split()
     if model is not None:
         say(f"generating {config.n_synthetic or test.n:,} profiles with {Path(model).name}")
         synth = generate_matched(model, test, config.seed, config.n_synthetic)
         default_labels = list(synth.labels.columns)
     else:
-        synth = load_profiles(synthetic, "synthetic")
+        synth = load_profiles(
+            synthetic, "synthetic", space=config.synthetic_space, flag="--synthetic-space"
+        )
         default_labels = default_label_columns(test, synth)
     label_cols = list(config.labels) if config.labels is not None else default_labels
     check_label_columns([test, synth], label_cols)
@@ -341,9 +469,7 @@ def compute_metrics(
     if "prdc" in config.metrics:
         say(f"precision / recall / density / coverage (k={config.k})")
         real_z, synth_z = standardize_with(real_scan.sample, synth_scan.sample)
-        metrics["prdc"] = prdc(
-            real_z, synth_z, k=config.k, max_samples=config.max_samples, seed=config.seed
-        ).to_dict()
+        metrics["prdc"] = _prdc_equal_sizes(real_z, synth_z, config)
     if "detection" in config.metrics:
         say(f"detection AUC ({config.detection_classifier}, {config.n_folds} folds)")
         metrics["detection"] = detection_auc(
@@ -384,6 +510,12 @@ def compute_metrics(
         metrics["gene_moments"] = moment_agreement(
             real_scan.moments, synth_scan.moments, min_samples=config.min_group_samples
         )
+    if "privacy" in config.metrics:
+        say("privacy: membership inference and distance to the closest record")
+        metrics["privacy"] = _privacy_section(
+            train, r_cols, real_scan, synth_scan, label_cols, config
+        )
+        notes.extend(_privacy_notes(metrics["privacy"]))
     metrics["notes"] = notes
     return Evaluation(metrics, genes, label_cols, real_scan, synth_scan, notes)
 

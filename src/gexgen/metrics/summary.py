@@ -11,6 +11,24 @@ def _fmt(value: Any) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
+def _privacy_lines(p: Any) -> list[str]:
+    """The privacy figures, each beside its references."""
+    if not isinstance(p, dict) or "mia_auc" not in p:
+        return [] if not isinstance(p, dict) else [f"privacy: skipped ({p.get('skipped')})"]
+    refs = p.get("reference") or {}
+    gauss, half = refs.get("gaussian") or {}, refs.get("holdout_half") or {}
+    return [
+        f"privacy: membership-inference AUC {_fmt(p['mia_auc'])} +- {_fmt(p['mia_auc_sd'])} "
+        f"(0.5 = no leakage; class-conditional Gaussian {_fmt(gauss.get('mia_auc'))}, "
+        f"held-out real {_fmt(half.get('mia_auc'))}; {p['n_synthetic']} synthetic profiles)",
+        f"privacy: closer to train {_fmt(p['closer_to_train_share'])} "
+        f"(chance {_fmt(p['closer_to_train_chance'])}, Gaussian "
+        f"{_fmt(gauss.get('closer_to_train_share'))}), distance-to-closest-record ratio "
+        f"{_fmt(p['dcr_median_ratio'])} (held-out real {_fmt(half.get('dcr_median_ratio'))}), "
+        f"below held-out p5 {_fmt(p['dcr_below_holdout_p5'])} (0.05)",
+    ]
+
+
 def summary_lines(metrics: dict[str, Any]) -> list[str]:
     """The headline figures of an evaluation, one per line."""
     lines = [
@@ -26,7 +44,12 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
         p = metrics["prdc"]
         lines.append(
             f"precision {_fmt(p['precision'])}  recall {_fmt(p['recall'])}  "
-            f"density {_fmt(p['density'])}  coverage {_fmt(p['coverage'])}  (k={p['k']})"
+            f"density {_fmt(p['density'])}  coverage {_fmt(p['coverage'])}  (k={p['k']}"
+            + (
+                f", {p['n_real']} vs {p['n_synthetic']}, mean of {p['n_draws']} draws)"
+                if p.get("equal_sizes")
+                else ")"
+            )
         )
     if "detection" in metrics:
         d = metrics["detection"]
@@ -41,5 +64,6 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
     if "gene_moments" in metrics:
         o = metrics["gene_moments"]["overall"]
         lines.append(f"per-gene mean r {_fmt(o['mean_r'])}, std r {_fmt(o['std_r'])}")
+    lines.extend(_privacy_lines(metrics.get("privacy")))
     lines.extend(f"note: {n}" for n in metrics.get("notes", []))
     return lines
