@@ -28,6 +28,12 @@ from gexgen import __version__
 from gexgen._atomic import atomic_path
 from gexgen._json import json_default
 from gexgen.errors import GexgenError
+from gexgen.metrics._sections import (
+    augmentation_section,
+    de_section,
+    dispersion_section,
+    read_train,
+)
 from gexgen.metrics._sources import (
     ProfileSet,
     check_label_columns,
@@ -45,7 +51,7 @@ from gexgen.metrics.tstr import tstr_scores
 
 __all__ = ["EvaluateConfig", "Evaluation", "compute_metrics", "evaluate", "generate_matched"]
 
-ALL_METRICS = ("gamma", "prdc", "detection", "tstr", "moments")
+ALL_METRICS = ("gamma", "prdc", "detection", "tstr", "moments", "dispersion", "de")
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,9 @@ class EvaluateConfig:
     chunk_rows: int = 65_536  # rows per streamed chunk
     min_group_samples: int = 3  # smallest label combination scored for moments
     metrics: tuple[str, ...] = ALL_METRICS  # which metrics to compute
+    augmentation: bool = False  # also score augmentation (a few-shot classifier; slower)
+    augmentation_per_class: int = 100  # synthetic profiles added per class
+    augmentation_seeds: int = 3  # seeded draws averaged per k
 
 
 def _reporter(enabled: bool) -> Callable[[str], None]:
@@ -94,6 +103,7 @@ class Evaluation:
     real: _Scan
     synthetic: _Scan
     notes: list[str] = field(default_factory=list)
+    train_moments: GroupMoments | None = None  # the real train split's, for the report
 
 
 def _scan(
@@ -336,8 +346,52 @@ def compute_metrics(
         metrics["gene_moments"] = moment_agreement(
             real_scan.moments, synth_scan.moments, min_samples=config.min_group_samples
         )
+    # dispersion, differential expression, augmentation (each beside train vs test)
+    real_train = None
+    if {"dispersion", "de"} & set(config.metrics) or config.augmentation:
+        real_train = read_train(train, r_cols, n_genes, label_cols)
+    if "dispersion" in config.metrics:
+        say("dispersion: synthetic / real per-gene standard deviation")
+        metrics["dispersion"] = dispersion_section(
+            real_scan.moments, synth_scan.moments, real_train, config.min_group_samples
+        )
+    if "de" in config.metrics:
+        say("differential expression (fold changes, top-50 by Welch t) and RBF MMD")
+        metrics["de"] = de_section(
+            test,
+            label_cols,
+            real_scan.moments,
+            synth_scan.moments,
+            real_scan.sample,
+            synth_scan.sample,
+            real_train,
+            config.min_group_samples,
+            config.seed,
+        )
+    if config.augmentation:
+        metrics["augmentation"] = augmentation_section(
+            test,
+            test.read_log(columns=r_cols),
+            label_cols,
+            real_train,
+            synth_scan.sample,
+            synth_scan.sample_labels,
+            model,
+            per_class=config.augmentation_per_class,
+            n_seeds=config.augmentation_seeds,
+            seed=config.seed,
+            say=say,
+        )
     metrics["notes"] = notes
-    return Evaluation(metrics, genes, label_cols, real_scan, synth_scan, notes)
+    return Evaluation(
+        metrics,
+        genes,
+        label_cols,
+        real_scan,
+        synth_scan,
+        notes,
+        train_moments=None if real_train is None else real_train.moments,
+    )
 
 
 def evaluate(
