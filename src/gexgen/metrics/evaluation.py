@@ -433,15 +433,21 @@ def evaluate(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if report:
+        evaluation.metrics["report"] = "report.html"
+    _write_metrics(evaluation.metrics, out / "metrics.json")  # before any figure is drawn
+    if report:
         from gexgen.metrics.report import write_report
 
         _reporter(progress)("report.html with UMAP figures")
-        evaluation.metrics["report"] = "report.html"
         write_report(evaluation, out / "report.html", config)
-    with atomic_path(out / "metrics.json") as tmp:
-        text = json.dumps(_finite(evaluation.metrics), indent=2, default=json_default)
-        tmp.write_text(text + "\n")
+        _write_metrics(evaluation.metrics, out / "metrics.json")  # + the report's notes
     return evaluation.metrics
+
+
+def _write_metrics(metrics: dict[str, Any], path: Path) -> None:
+    with atomic_path(path) as tmp:
+        text = json.dumps(_finite(metrics), indent=2, default=json_default)
+        tmp.write_text(text + "\n")
 
 
 def _finite(value: Any) -> Any:

@@ -29,7 +29,7 @@ def median_bandwidth(*sets: np.ndarray) -> float:
     pooled = np.concatenate(sets).astype(np.float64)
     d = _sq_distances(pooled, pooled)
     iu = np.triu_indices(len(pooled), k=1)
-    return float(np.sqrt(np.median(d[iu])))
+    return float(np.median(np.sqrt(d[iu])))
 
 
 def rbf_mmd(
