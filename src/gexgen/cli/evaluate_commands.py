@@ -75,7 +75,7 @@ def evaluate(
         typer.Option(
             help="Also score augmentation: a classifier of the most-valued label (tissue) "
             "trained on k = 5, 10, 20, 50 real profiles per class, alone and with 100 "
-            "synthetic ones per class (about 15-30 s on the demo cohort)."
+            "synthetic ones per class, 5 seeds (about 20 s on the demo cohort)."
         ),
     ] = False,
 ) -> None:

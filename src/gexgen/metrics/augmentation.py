@@ -64,7 +64,7 @@ def augmentation_scores(
     *,
     ks: Sequence[int] = KS,
     n_synthetic: int = 100,
-    n_seeds: int = 3,
+    n_seeds: int = 5,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Balanced accuracy with k real profiles per class, alone and with synthetic ones.

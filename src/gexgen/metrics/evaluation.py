@@ -71,7 +71,7 @@ class EvaluateConfig:
     metrics: tuple[str, ...] = ALL_METRICS  # which metrics to compute
     augmentation: bool = False  # also score augmentation (a few-shot classifier; slower)
     augmentation_per_class: int = 100  # synthetic profiles added per class
-    augmentation_seeds: int = 3  # seeded draws averaged per k
+    augmentation_seeds: int = 5  # seeded draws averaged per k
 
 
 def _reporter(enabled: bool) -> Callable[[str], None]:
