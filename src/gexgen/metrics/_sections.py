@@ -75,10 +75,11 @@ def de_section(
 ) -> dict[str, Any]:
     """Fold-change agreement per contrast, and an RBF MMD on equal seeded subsamples.
 
-    The MMD standardizes every set with the real test rows' per-gene mean and
-    std, uses one kernel width for the synthetic figure and its train-vs-test
-    reference (the median distance between real test rows), and the same
-    number of rows on every side.
+    ``mmd`` (MMD^2, unbiased) standardizes every set with the real test rows'
+    per-gene mean and std, uses one kernel width for the synthetic figure and
+    its train-vs-test reference (``reference["mmd"]``; the width is the median
+    distance between real test rows) and the same number of rows on every
+    side; ``mmd_detail`` records them.
     """
     keys = group_keys(test, label_cols)
     contrasts = [] if keys is None else find_contrasts(test.labels, label_cols, keys, min_samples)
@@ -90,20 +91,25 @@ def de_section(
         min_samples=min_samples,
     )
     sides = [real_sample, synthetic_sample] + ([] if train is None else [train.values])
-    n = int(min(MMD_MAX_SAMPLES, *(len(s) for s in sides)))
+    n = int(min(MMD_MAX_SAMPLES, *(len(side) for side in sides)))
+    out["mmd"] = None
     if n < 2:
-        out["mmd"] = {"mmd2": None, "skipped": f"fewer than 2 rows on a side ({n})"}
+        out["mmd_detail"] = {"skipped": f"fewer than 2 rows on a side ({n})"}
         return out
     real_z, *others = standardize_with(*sides)
     rng = np.random.default_rng([seed, 8])
     sigma = median_bandwidth(real_z[rng.choice(len(real_z), size=n, replace=False)])
     mmd = rbf_mmd(real_z, others[0], max_samples=n, seed=seed, bandwidth=sigma)
-    mmd["reference"] = None
-    if train is not None:
+    out["mmd"] = mmd["mmd2"]
+    out["mmd_detail"] = {
+        "bandwidth": sigma,
+        "n_per_set": n,
+        "space": "log2(x + 1), standardized with the real test rows' mean and std",
+        "kernel": "exp(-|u - v|^2 / (2 bandwidth^2)), bandwidth = median real test distance",
+    }
+    if train is not None and out["reference"] is not None:
         ref = rbf_mmd(real_z, others[1], max_samples=n, seed=seed, bandwidth=sigma)
-        mmd["reference"] = {**ref, "method": "real train split vs real test split"}
-    mmd["space"] = "log2(x + 1), standardized with the real test rows' mean and std"
-    out["mmd"] = mmd
+        out["reference"]["mmd"] = ref["mmd2"]
     return out
 
 

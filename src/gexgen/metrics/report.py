@@ -165,14 +165,13 @@ def _metric_rows(m: dict[str, Any]) -> list[tuple[str, str, str]]:
                     f"real train vs test: {_fmt(r_entry.get('top50_recall'))}",
                 )
             )
-        mmd = de.get("mmd") or {}
-        if mmd.get("mmd2") is not None:
+        if de.get("mmd") is not None:
             rows.append(
                 (
                     "RBF MMD\u00b2 (median-heuristic width; 0 ideal)",
-                    _fmt(mmd["mmd2"], 5),
-                    f"real train vs test: {_fmt((mmd.get('reference') or {}).get('mmd2'), 5)}; "
-                    f"{mmd['n_per_set']} rows per set",
+                    _fmt(de["mmd"], 5),
+                    f"real train vs test: {_fmt(ref.get('mmd'), 5)}; "
+                    f"{(de.get('mmd_detail') or {}).get('n_per_set')} rows per set",
                 )
             )
     a = m.get("augmentation") or {}

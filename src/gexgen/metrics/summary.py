@@ -50,13 +50,11 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
         )
     if "de" in metrics:
         de, ref = metrics["de"], metrics["de"].get("reference") or {}
-        mmd = de.get("mmd") or {}
         lines.append(
             f"fold-change r {_fmt(de['lfc_r'])} (train/test {_fmt(ref.get('lfc_r'))}), "
             f"top-{de['top_n']} recall {_fmt(de['top50_recall'])} "
             f"(train/test {_fmt(ref.get('top50_recall'))}) over {de['n_contrasts']} contrasts; "
-            f"MMD2 {_fmt(mmd.get('mmd2'))} "
-            f"(train/test {_fmt((mmd.get('reference') or {}).get('mmd2'))})"
+            f"MMD2 {_fmt(de.get('mmd'))} (train/test {_fmt(ref.get('mmd'))})"
         )
     augmentation = metrics.get("augmentation") or {}
     if augmentation.get("mean_gain") is not None:
