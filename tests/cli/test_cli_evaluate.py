@@ -64,7 +64,8 @@ def test_evaluate_with_a_synthetic_file_writes_metrics_and_report(toy, tmp_path)
     assert (out / "report.html").stat().st_size > 10_000
     stages = [line for line in result.stderr.splitlines() if line.startswith("evaluate: ")]
     assert [s.split()[1] for s in stages] == [
-        "reading", "gamma", "precision", "detection", "train", "per-gene", "report.html"
+        "reading", "gamma", "precision", "detection", "train", "per-gene", "dispersion:",
+        "differential", "report.html"
     ]  # fmt: skip
     quiet = runner.invoke(app, [*args[:-3], str(tmp_path / "quiet"), *args[-2:], "--no-progress"])
     assert quiet.exit_code == 0 and quiet.stderr == "", quiet.stderr
@@ -92,6 +93,19 @@ def test_evaluate_with_a_model_and_no_report(toy, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["labels"] == ["tissue"] and metrics["n_synthetic"] == metrics["n_real"]
     assert not (out / "report.html").exists()
+
+
+def test_evaluate_augmentation_is_opt_in(toy, tmp_path):
+    out = tmp_path / "aug"
+    args = ["evaluate", "--real", str(toy["cohort"]), "--model", str(toy["good"]), "--out"]
+    result = runner.invoke(app, [*args, str(out), "--no-report", "--augmentation"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    gain = metrics["augmentation"]["mean_gain"]
+    assert f"augmentation (tissue): mean balanced-accuracy gain {gain:+.4f}" in result.stdout
+    assert "dispersion: median synthetic/real std" in result.stdout
+    plain = runner.invoke(app, [*args, str(tmp_path / "plain"), "--no-report"])
+    assert plain.exit_code == 0 and "balanced-accuracy gain" not in plain.stdout
 
 
 @pytest.mark.parametrize(

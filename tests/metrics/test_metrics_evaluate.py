@@ -181,11 +181,14 @@ def test_evaluate_writes_metrics_and_report(toy, tmp_path):
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["gamma"]["gamma"] == pytest.approx(metrics["gamma"]["gamma"])
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 4  # tissue, status, origin, moments
+    assert html.count("data:image/png;base64,") == 7  # 3 UMAPs, moments, r, dispersion, lfc
     for title in ("UMAP coloured by tissue", "UMAP coloured by status", "real vs synthetic"):
         assert title in html
     assert any("UMAP drawn on a seeded subsample: 60 of" in n for n in saved["notes"])
     assert sorted(p.name for p in (out / "figures").iterdir()) == [
+        "dispersion.png",
+        "fold_changes.png",
+        "gene_correlation.png",
         "gene_moments.png",
         "umap_origin.png",
         "umap_status.png",

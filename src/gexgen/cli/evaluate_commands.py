@@ -90,10 +90,19 @@ def evaluate(
             help="Value space of the synthetic file when it records none.",
         ),
     ] = None,
+    augmentation: Annotated[
+        bool,
+        typer.Option(
+            help="Also score augmentation: a classifier of the most-valued label (tissue) "
+            "trained on k = 5, 10, 20, 50 real profiles per class, alone and with 100 "
+            "synthetic ones per class, 5 seeds (about 20 s on the demo cohort)."
+        ),
+    ] = False,
 ) -> None:
     """Score synthetic profiles against real ones; write metrics.json and an HTML report.
 
     Example: gexgen evaluate --real cohort.h5ad --model generator.onnx --out report/
+    --augmentation
     """
     if (synthetic is None) == (model is None):
         raise GexgenError("give exactly one of --synthetic FILE or --model GENERATOR.onnx")
@@ -115,6 +124,7 @@ def evaluate(
         n_synthetic=n_synthetic,
         space=space,
         synthetic_space=synthetic_space,
+        augmentation=augmentation,
     )
     metrics = run_evaluation(
         real,

@@ -47,6 +47,12 @@ from gexgen._atomic import atomic_path
 from gexgen._json import json_default
 from gexgen._outputs import check_output_folder
 from gexgen.errors import GexgenError
+from gexgen.metrics._sections import (
+    augmentation_section,
+    de_section,
+    dispersion_section,
+    read_train,
+)
 from gexgen.metrics._sources import (
     ProfileSet,
     check_label_columns,
@@ -64,7 +70,7 @@ from gexgen.metrics.tstr import tstr_scores
 
 __all__ = ["EvaluateConfig", "Evaluation", "compute_metrics", "evaluate", "generate_matched"]
 
-ALL_METRICS = ("gamma", "prdc", "detection", "tstr", "moments", "privacy")
+ALL_METRICS = ("gamma", "prdc", "detection", "tstr", "moments", "privacy", "dispersion", "de")
 PRIVACY_MAX_TRAIN = 50_000  # training rows scored for privacy (seeded subsample beyond)
 
 
@@ -113,6 +119,9 @@ class EvaluateConfig:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
+    augmentation: bool = False  # also score augmentation (a few-shot classifier; slower)
+    augmentation_per_class: int = 100  # synthetic profiles added per class
+    augmentation_seeds: int = 5  # seeded draws averaged per k
 
 
 def _reporter(enabled: bool) -> Callable[[str], None]:
@@ -144,6 +153,7 @@ class Evaluation:
     real: _Scan
     synthetic: _Scan
     notes: list[str] = field(default_factory=list)
+    train_moments: GroupMoments | None = None  # the real train split's, for the report
 
 
 def _scan(
@@ -516,8 +526,52 @@ def compute_metrics(
             train, r_cols, real_scan, synth_scan, label_cols, config
         )
         notes.extend(_privacy_notes(metrics["privacy"]))
+    # dispersion, differential expression, augmentation (each beside train vs test)
+    real_train = None
+    if {"dispersion", "de"} & set(config.metrics) or config.augmentation:
+        real_train = read_train(train, r_cols, n_genes, label_cols)
+    if "dispersion" in config.metrics:
+        say("dispersion: synthetic / real per-gene standard deviation")
+        metrics["dispersion"] = dispersion_section(
+            real_scan.moments, synth_scan.moments, real_train, config.min_group_samples
+        )
+    if "de" in config.metrics:
+        say("differential expression (fold changes, top-50 by Welch t) and RBF MMD")
+        metrics["de"] = de_section(
+            test,
+            label_cols,
+            real_scan.moments,
+            synth_scan.moments,
+            real_scan.sample,
+            synth_scan.sample,
+            real_train,
+            config.min_group_samples,
+            config.seed,
+        )
+    if config.augmentation:
+        metrics["augmentation"] = augmentation_section(
+            test,
+            test.read_log(columns=r_cols),
+            label_cols,
+            real_train,
+            synth_scan.sample,
+            synth_scan.sample_labels,
+            model,
+            per_class=config.augmentation_per_class,
+            n_seeds=config.augmentation_seeds,
+            seed=config.seed,
+            say=say,
+        )
     metrics["notes"] = notes
-    return Evaluation(metrics, genes, label_cols, real_scan, synth_scan, notes)
+    return Evaluation(
+        metrics,
+        genes,
+        label_cols,
+        real_scan,
+        synth_scan,
+        notes,
+        train_moments=None if real_train is None else real_train.moments,
+    )
 
 
 def evaluate(
@@ -564,15 +618,21 @@ def evaluate(
     evaluation = compute_metrics(real, synthetic, model, config, progress=progress)
     out.mkdir(parents=True, exist_ok=True)
     if report:
+        evaluation.metrics["report"] = "report.html"
+    _write_metrics(evaluation.metrics, out / "metrics.json")  # before any figure is drawn
+    if report:
         from gexgen.metrics.report import write_report
 
         _reporter(progress)("report.html with UMAP figures")
-        evaluation.metrics["report"] = "report.html"
         write_report(evaluation, out / "report.html", config)
-    with atomic_path(out / "metrics.json") as tmp:
-        text = json.dumps(_finite(evaluation.metrics), indent=2, default=json_default)
-        tmp.write_text(text + "\n")
+        _write_metrics(evaluation.metrics, out / "metrics.json")  # + the report's notes
     return evaluation.metrics
+
+
+def _write_metrics(metrics: dict[str, Any], path: Path) -> None:
+    with atomic_path(path) as tmp:
+        text = json.dumps(_finite(metrics), indent=2, default=json_default)
+        tmp.write_text(text + "\n")
 
 
 def _finite(value: Any) -> Any:

@@ -1,143 +1,78 @@
 """The self-contained HTML evaluation report: metric tables and figures as base64 PNGs.
 
-Figures (as in Bong & Oh 2023): UMAP of real + synthetic profiles coloured by
-each condition label (tissue, tumor/normal) and by real vs synthetic - a good
-generator clusters by label and not by origin - and per-gene mean and
-standard deviation of synthetic against real. umap-learn and matplotlib are
-imported here only, when a report is written.
+Figures (as in Bong & Oh 2023, plus the checks of issue #11): UMAP of real +
+synthetic profiles coloured by each condition label and by real vs synthetic
+(real points drawn on top, as outlined circles) - a good generator clusters
+by label and not by origin -; per-gene mean and standard deviation; the
+real-vs-synthetic gene-gene correlation heatmap; the dispersion (per-gene
+std ratio) against its train-vs-test reference; real against synthetic fold
+changes; the augmentation curve; distance-to-closest-record histograms
+(synthetic vs held-out) when the privacy section is there.
+
+Everything that comes from the data (labels, values, gene names, paths,
+notes) is HTML-escaped in one place, :func:`_table` / :func:`_text`, and
+escaped for matplotlib's mathtext (``$``) in the figures
+(:mod:`gexgen.metrics.figures`). A figure that fails is replaced by a note;
+``evaluate`` writes metrics.json before any figure is drawn.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import io
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gexgen._atomic import atomic_path
-from gexgen.metrics._config import single_blas_thread
+from gexgen.metrics import figures
+from gexgen.metrics.figures import plain_text, umap_embedding
 
 if TYPE_CHECKING:
     from gexgen.metrics.evaluation import EvaluateConfig, Evaluation
 
-__all__ = ["umap_embedding", "write_report", "render_report"]
-
-ORIGIN = "origin"
+__all__ = ["umap_embedding", "write_report", "render_report", "plain_text"]
 
 
-def umap_embedding(
-    real: np.ndarray, synthetic: np.ndarray, *, seed: int = 0, max_per_set: int = 2_000
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, str | None]:
-    """2-d UMAP of real + synthetic rows (standardized with real stats, PCA to 50 dims).
-
-    Returns (embedding, real_rows, synthetic_rows, note): the row indices used
-    from each input (seeded subsample when larger than ``max_per_set``) and a
-    note saying so (None when everything was used).
-    """
-    import umap
-    from sklearn.decomposition import PCA
-
-    from gexgen.metrics.precision_recall import standardize_with
-
-    rng = np.random.default_rng([seed, 3])
-    picks = []
-    for x in (real, synthetic):
-        n = x.shape[0]
-        picks.append(np.sort(rng.choice(n, size=min(n, max_per_set), replace=False)))
-    note = None
-    if len(picks[0]) < real.shape[0] or len(picks[1]) < synthetic.shape[0]:
-        note = (
-            f"UMAP drawn on a seeded subsample: {len(picks[0])} of {real.shape[0]} real and "
-            f"{len(picks[1])} of {synthetic.shape[0]} synthetic profiles"
-        )
-    real_z, synth_z = standardize_with(real[picks[0]], synthetic[picks[1]])
-    both = np.concatenate([real_z, synth_z])
-    n_comp = int(min(50, both.shape[0] - 1, both.shape[1]))
-    reducer = umap.UMAP(
-        n_neighbors=int(min(15, both.shape[0] - 1)), min_dist=0.3, random_state=seed, n_jobs=1
-    )
-    with single_blas_thread():  # small products; BLAS threads only add synchronisation
-        reduced = PCA(n_components=n_comp, random_state=seed).fit_transform(both)
-        embedding = reducer.fit_transform(reduced)
-    return embedding, picks[0], picks[1], note
-
-
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _umap_figure(emb: np.ndarray, groups: np.ndarray, is_synth: np.ndarray, title: str) -> str:
-    from matplotlib import colormaps
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7.5, 5.5))
-    ax = fig.add_subplot()
-    values = sorted(set(groups.tolist()))
-    cmap = colormaps["tab10" if len(values) <= 10 else "tab20"]
-    for i, value in enumerate(values):
-        colour = cmap(i % cmap.N)
-        labelled = False
-        for synth, marker in ((False, "o"), (True, "^")):
-            m = (groups == value) & (is_synth == synth)
-            if m.any():
-                ax.scatter(
-                    emb[m, 0],
-                    emb[m, 1],
-                    s=9,
-                    marker=marker,
-                    color=colour,
-                    alpha=0.7,
-                    linewidths=0,
-                    label=None if labelled else value,
-                )
-                labelled = True
-    ax.set_title(title + "  (o real, ^ synthetic)")
-    ax.set_xlabel("UMAP 1")
-    ax.set_ylabel("UMAP 2")
-    ax.legend(
-        loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, markerscale=1.5, frameon=False
-    )
-    return _png(fig)
-
-
-def _moment_figure(evaluation: Evaluation) -> str:
-    from matplotlib.figure import Figure
-
-    from gexgen.metrics.gene_moments import ALL, pearson
-
-    r, s = evaluation.real.moments, evaluation.synthetic.moments
-    fig = Figure(figsize=(10, 4.6))
-    for i, (what, a, b) in enumerate(
-        (("mean", r.mean(ALL), s.mean(ALL)), ("standard deviation", r.std(ALL), s.std(ALL)))
-    ):
-        ax = fig.add_subplot(1, 2, i + 1)
-        ax.scatter(a, b, s=6, alpha=0.6, linewidths=0)
-        lo, hi = float(min(a.min(), b.min())), float(max(a.max(), b.max()))
-        ax.plot([lo, hi], [lo, hi], color="grey", lw=1, ls="--")
-        rr = pearson(a, b)
-        ax.set_title(
-            f"per-gene {what}, log2(x+1)  (r = {rr:.3f})" if rr is not None else f"per-gene {what}"
-        )
-        ax.set_xlabel("real")
-        ax.set_ylabel("synthetic")
-    return _png(fig)
+def _text(value: Any) -> str:
+    """Data-derived text for HTML (escaped)."""
+    return html.escape(str(value), quote=True)
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
+    """A number for a table cell (plain text; :func:`_table` escapes)."""
     if value is None:
         return "-"
-    if isinstance(value, float):
+    if isinstance(value, (float, np.floating)):
         return f"{value:.{digits}f}"
-    return html.escape(str(value))
+    return str(value)
+
+
+def _privacy_rows(p: dict[str, Any]) -> list[tuple[str, str, str]]:
+    refs = p.get("reference") or {}
+    rows = []
+    for key, what in (
+        ("mia_auc", "membership-inference AUC (0.5 = no leakage)"),
+        ("closer_to_train_share", "synthetic closer to a training than a held-out profile"),
+        ("dcr_median_ratio", "median distance to closest record, synthetic / held-out"),
+        ("dcr_below_holdout_p5", "synthetic below the held-out 5th-percentile distance"),
+    ):
+        if key not in p:
+            continue
+        parts = [
+            f"{name.replace('_', ' ')}: {_fmt(ref.get(key))}"
+            for name, ref in refs.items()
+            if isinstance(ref, dict) and key in ref
+        ]
+        rows.append((what, _fmt(p[key]), "; ".join(parts) or "-"))
+    return rows
 
 
 def _metric_rows(m: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(metric, value, reference) rows, plain text."""
     rows: list[tuple[str, str, str]] = []
     if "gamma" in m:
         g, c = m["gamma"], m.get("gamma_ceiling", {})
@@ -163,7 +98,7 @@ def _metric_rows(m: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(
             (
                 "detection AUC (0.5 ideal)",
-                f"{d['auc']:.4f} &plusmn; {d['auc_std']:.4f}",
+                f"{d['auc']:.4f} \u00b1 {d['auc_std']:.4f}",
                 f"{d['classifier']}, {d['n_folds']}-fold, {d['n_per_class']} per class",
             )
         )
@@ -180,103 +115,239 @@ def _metric_rows(m: dict[str, Any]) -> list[tuple[str, str, str]]:
         )
     if "gene_moments" in m:
         o = m["gene_moments"]["overall"]
+        for key, what in (("mean_r", "mean"), ("std_r", "std")):
+            rows.append(
+                (
+                    f"per-gene {what} r",
+                    _fmt(o[key]),
+                    f"median over label combinations {_fmt(m['gene_moments'][f'median_{key}'])}",
+                )
+            )
+    if "dispersion" in m:
+        d, ref = m["dispersion"], m["dispersion"].get("reference") or {}
         rows.append(
             (
-                "per-gene mean r",
-                _fmt(o["mean_r"]),
-                f"median over label combinations {_fmt(m['gene_moments']['median_mean_r'])}",
+                "dispersion: median synthetic / real per-gene std (1 ideal)",
+                _fmt(d["std_ratio_median"]),
+                f"real train / test: {_fmt(ref.get('std_ratio_median'))}",
             )
         )
         rows.append(
             (
-                "per-gene std r",
-                _fmt(o["std_r"]),
-                f"median over label combinations {_fmt(m['gene_moments']['median_std_r'])}",
+                "dispersion: share of genes within \u00b110% of the real std",
+                _fmt(d["within_10pct_share"]),
+                f"real train / test: {_fmt(ref.get('within_10pct_share'))}",
             )
         )
+        rows.append(
+            (
+                "dispersion: median (lowest) over label combinations",
+                f"{_fmt(d['group_std_ratio_median'])} ({_fmt(d['group_std_ratio_min'])})",
+                f"real train / test: {_fmt(ref.get('group_std_ratio_median'))} "
+                f"({_fmt(ref.get('group_std_ratio_min'))})",
+            )
+        )
+    if "de" in m:
+        de, ref = m["de"], m["de"].get("reference") or {}
+        for label, entry in (de.get("by_label") or {}).items():
+            r_entry = (ref.get("by_label") or {}).get(label, {})
+            rows.append(
+                (
+                    f"{label} contrasts: fold-change r (median of {entry['n_contrasts']})",
+                    _fmt(entry["lfc_r"]),
+                    f"real train vs test: {_fmt(r_entry.get('lfc_r'))}",
+                )
+            )
+            rows.append(
+                (
+                    f"{label} contrasts: top-{de['top_n']} recall by |Welch t| (median)",
+                    _fmt(entry["top50_recall"]),
+                    f"real train vs test: {_fmt(r_entry.get('top50_recall'))}",
+                )
+            )
+        if de.get("mmd") is not None:
+            rows.append(
+                (
+                    "RBF MMD\u00b2 (median-heuristic width; 0 ideal)",
+                    _fmt(de["mmd"], 5),
+                    f"real train vs test: {_fmt(ref.get('mmd'), 5)}; "
+                    f"{(de.get('mmd_detail') or {}).get('n_per_set')} rows per set",
+                )
+            )
+    a = m.get("augmentation") or {}
+    if a.get("mean_gain") is not None:
+        rows.append(
+            (
+                f"augmentation: mean balanced-accuracy gain ({a['label']}, "
+                f"+{a['n_synthetic_per_class']} synthetic per class)",
+                f"{a['mean_gain']:+.4f}",
+                "k = " + ", ".join(f"{c['k']}: {c['gain']:+.3f}" for c in a["curve"]),
+            )
+        )
+    if isinstance(m.get("privacy"), dict):
+        rows.extend(_privacy_rows(m["privacy"]))
     return rows
 
 
-def _table(header: list[str], rows: list[tuple[str, ...]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+def _table(header: list[str], rows: list[tuple[Any, ...]]) -> str:
+    """An HTML table; every header and cell is escaped here."""
+    head = "".join(f"<th>{_text(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_text(c)}</td>" for c in r) + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def render_report(evaluation: Evaluation, config: EvaluateConfig) -> tuple[str, dict[str, bytes]]:
-    """The report as one HTML string (figures inline) and the figures as PNG bytes by name."""
+def _figures(evaluation: Evaluation, config: EvaluateConfig) -> list[tuple[str, str, Any]]:
+    """(file name, title, drawing function) for every figure this evaluation can show."""
     m = evaluation.metrics
     real, synth = evaluation.real, evaluation.synthetic
-    emb, real_rows, synth_rows, note = umap_embedding(
-        real.sample, synth.sample, seed=config.seed, max_per_set=config.umap_max_samples
-    )
-    if note:
-        m.setdefault("notes", []).append(note)
-    notes = m.get("notes", [])
-    is_synth = np.r_[np.zeros(len(real_rows), bool), np.ones(len(synth_rows), bool)]
-    figures = []
+    out: list[tuple[str, str, Any]] = []
+    umap: dict[str, Any] = {}
+
+    def embedding() -> Any:
+        if not umap:
+            emb, real_rows, synth_rows, note = umap_embedding(
+                real.sample, synth.sample, seed=config.seed, max_per_set=config.umap_max_samples
+            )
+            if note:
+                m.setdefault("notes", []).append(note)
+            is_synth = np.r_[np.zeros(len(real_rows), bool), np.ones(len(synth_rows), bool)]
+            umap.update(emb=emb, real_rows=real_rows, synth_rows=synth_rows, is_synth=is_synth)
+        return umap
+
+    def umap_by(col: str) -> Callable[[], str]:
+        def draw() -> str:
+            u = embedding()
+            groups = np.r_[
+                real.sample_labels[col].astype(str).to_numpy()[u["real_rows"]],
+                synth.sample_labels[col].astype(str).to_numpy()[u["synth_rows"]],
+            ]
+            return figures.umap_figure(u["emb"], groups, u["is_synth"], col)
+
+        return draw
+
+    def umap_origin() -> str:
+        u = embedding()
+        origin = np.where(u["is_synth"], "synthetic", "real")
+        return figures.umap_figure(u["emb"], origin, u["is_synth"], "real vs synthetic")
+
     for col in evaluation.label_columns:
-        groups = np.r_[
-            real.sample_labels[col].astype(str).to_numpy()[real_rows],
-            synth.sample_labels[col].astype(str).to_numpy()[synth_rows],
-        ]
-        figures.append(
-            (f"umap_{col}", f"UMAP coloured by {col}", _umap_figure(emb, groups, is_synth, col))
+        out.append((f"umap_{col}", f"UMAP coloured by {col}", umap_by(col)))
+    out.append(("umap_origin", "UMAP coloured by real vs synthetic", umap_origin))
+    if "gene_moments" in m:
+        out.append(
+            (
+                "gene_moments",
+                "Per-gene mean and standard deviation",
+                lambda: figures.moment_figure(evaluation),
+            )
         )
-    origin = np.where(is_synth, "synthetic", "real")
-    figures.append(
+    out.append(
         (
-            "umap_origin",
-            "UMAP coloured by real vs synthetic",
-            _umap_figure(emb, origin, is_synth, "real vs synthetic"),
+            "gene_correlation",
+            "Gene-gene correlation, real vs synthetic",
+            lambda: figures.correlation_figure(evaluation),
         )
     )
-    if "gene_moments" in m:
-        figures.append(
-            ("gene_moments", "Per-gene mean and standard deviation", _moment_figure(evaluation))
+    if "dispersion" in m:
+        out.append(
+            (
+                "dispersion",
+                "Dispersion: per-gene std ratio",
+                lambda: figures.dispersion_figure(evaluation),
+            )
         )
-    group_rows = [
-        (
-            html.escape(k),
-            _fmt(g.get("mean_r")),
-            _fmt(g.get("std_r")),
-            str(g["n_real"]),
-            str(g["n_synthetic"]),
-            html.escape(g.get("skipped", "")),
+    if any(c.get("lfc_r") is not None for c in (m.get("de") or {}).get("contrasts", [])):
+        out.append(
+            (
+                "fold_changes",
+                "Log2 fold changes, real vs synthetic",
+                lambda: figures.fold_change_figure(evaluation),
+            )
         )
-        for k, g in (m.get("gene_moments", {}).get("groups") or {}).items()
-    ]
+    if (m.get("augmentation") or {}).get("curve"):
+        out.append(
+            ("augmentation", "Augmentation curve", lambda: figures.augmentation_figure(evaluation))
+        )
+    if isinstance(m.get("privacy"), dict):
+        hist = m["privacy"].get("dcr_histogram") or {}
+        if hist.get("edges"):
+            out.append(
+                (
+                    "distance_to_closest_record",
+                    "Distance to the closest training record, synthetic vs held-out",
+                    lambda: figures.privacy_figure(evaluation),
+                )
+            )
+        else:
+            m.setdefault("notes", []).append(
+                "no distance-to-closest-record histogram: the privacy section holds no "
+                "dcr_histogram"
+            )
+    return out
+
+
+def render_report(evaluation: Evaluation, config: EvaluateConfig) -> tuple[str, dict[str, bytes]]:
+    """The report as one HTML string (figures inline) and the figures as PNG bytes by name.
+
+    A figure that raises is left out and named in the notes (with the error),
+    so one bad figure never costs the others or the tables.
+    """
+    m = evaluation.metrics
+    drawn = []
+    for name, title, draw in _figures(evaluation, config):
+        try:
+            drawn.append((name, title, draw()))
+        except Exception as exc:  # noqa: BLE001 - a figure must not cost the report
+            m.setdefault("notes", []).append(
+                f"figure {name!r} not drawn: {type(exc).__name__}: {str(exc).strip()[:300]}"
+            )
+    notes = m.get("notes", [])
+    group_rows = []
+    dispersion_groups = (m.get("dispersion") or {}).get("groups") or {}
+    for k, g in (m.get("gene_moments", {}).get("groups") or {}).items():
+        ratio = (dispersion_groups.get(k) or {}).get("std_ratio_median")
+        group_rows.append(
+            (
+                k,
+                _fmt(g.get("mean_r")),
+                _fmt(g.get("std_r")),
+                _fmt(ratio),
+                str(g["n_real"]),
+                str(g["n_synthetic"]),
+                g.get("skipped", ""),
+            )
+        )
     inputs = m["inputs"]
+    synthetic = inputs["synthetic"] or f"generated by {inputs['model']}"
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>gexgen evaluation</title>",
         "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
         "padding:4px 10px;text-align:left}th{background:#f3f3f3}img{max-width:100%}</style>",
         "</head><body><h1>gexgen evaluation report</h1>",
-        f"<p>Real: {_fmt(inputs['real'])} ({_fmt(inputs['real_rows'])}, {m['n_real']} profiles)"
-        f"<br>Synthetic: {_fmt(inputs['synthetic'] or 'generated by ' + str(inputs['model']))}"
-        f" ({m['n_synthetic']} profiles)<br>Genes scored: {m['genes']['shared']}; labels: "
-        f"{_fmt(', '.join(evaluation.label_columns) or 'none')}; seed {inputs['seed']}; "
-        f"gexgen {_fmt(m['gexgen_version'])}. All values on log2(x + 1).</p>",
+        f"<p>Real: {_text(inputs['real'])} ({_text(inputs['real_rows'])}, "
+        f"{_text(m['n_real'])} profiles)<br>Synthetic: {_text(synthetic)} "
+        f"({_text(m['n_synthetic'])} profiles)<br>Genes scored: {_text(m['genes']['shared'])}; "
+        f"labels: {_text(', '.join(evaluation.label_columns) or 'none')}; "
+        f"seed {_text(inputs['seed'])}; gexgen {_text(m['gexgen_version'])}. "
+        "All values on log2(x + 1).</p>",
         "<h2>Metrics</h2>",
         _table(["metric", "value", "reference"], _metric_rows(m)),
     ]
     if notes:
         parts.append(
-            "<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"
+            "<h2>Notes</h2><ul>" + "".join(f"<li>{_text(n)}</li>" for n in notes) + "</ul>"
         )
-    for _, title, png in figures:
+    for _, title, png in drawn:
         parts.append(
-            f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' "
-            f"src='data:image/png;base64,{png}'>"
+            f"<h2>{_text(title)}</h2><img alt='{_text(title)}' src='data:image/png;base64,{png}'>"
         )
     if group_rows:
         parts.append("<h2>Per-gene agreement by label combination</h2>")
-        parts.append(
-            _table(["combination", "mean r", "std r", "real", "synthetic", "note"], group_rows)
-        )
+        header = ["combination", "mean r", "std r", "std ratio", "real", "synthetic", "note"]
+        parts.append(_table(header, group_rows))
     parts.append("</body></html>\n")
-    pngs = {f"{_safe(name)}.png": base64.b64decode(png) for name, _, png in figures}
+    pngs = {f"{_safe(name)}.png": base64.b64decode(png) for name, _, png in drawn}
     return "\n".join(parts), pngs
 
 

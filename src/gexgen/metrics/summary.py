@@ -65,5 +65,27 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
         o = metrics["gene_moments"]["overall"]
         lines.append(f"per-gene mean r {_fmt(o['mean_r'])}, std r {_fmt(o['std_r'])}")
     lines.extend(_privacy_lines(metrics.get("privacy")))
+    if "dispersion" in metrics:
+        d, ref = metrics["dispersion"], metrics["dispersion"].get("reference") or {}
+        lines.append(
+            f"dispersion: median synthetic/real std {_fmt(d['std_ratio_median'])} "
+            f"(train/test {_fmt(ref.get('std_ratio_median'))}), within 10% "
+            f"{_fmt(d['within_10pct_share'])} (train/test {_fmt(ref.get('within_10pct_share'))})"
+        )
+    if "de" in metrics:
+        de, ref = metrics["de"], metrics["de"].get("reference") or {}
+        lines.append(
+            f"fold-change r {_fmt(de['lfc_r'])} (train/test {_fmt(ref.get('lfc_r'))}), "
+            f"top-{de['top_n']} recall {_fmt(de['top50_recall'])} "
+            f"(train/test {_fmt(ref.get('top50_recall'))}) over {de['n_contrasts']} contrasts; "
+            f"MMD2 {_fmt(de.get('mmd'))} (train/test {_fmt(ref.get('mmd'))})"
+        )
+    augmentation = metrics.get("augmentation") or {}
+    if augmentation.get("mean_gain") is not None:
+        lines.append(
+            f"augmentation ({augmentation['label']}): mean balanced-accuracy gain "
+            f"{augmentation['mean_gain']:+.4f} with {augmentation['n_synthetic_per_class']} "
+            "synthetic profiles per class"
+        )
     lines.extend(f"note: {n}" for n in metrics.get("notes", []))
     return lines
