@@ -93,6 +93,9 @@ class EvaluateConfig:
     synthetic_space: str | None = None  # the same for the synthetic file
     prdc_draws: int = 5  # seeded equal-size draws averaged into PRDC
     privacy_draws: int = 5  # seeded member / non-member draws averaged into mia_auc
+    augmentation: bool = False  # also score augmentation (a few-shot classifier; slower)
+    augmentation_per_class: int = 100  # synthetic profiles added per class
+    augmentation_seeds: int = 5  # seeded draws averaged per k
 
     def __post_init__(self) -> None:
         """Refuse bad sizes at once, before any data is read."""
@@ -119,9 +122,6 @@ class EvaluateConfig:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
-    augmentation: bool = False  # also score augmentation (a few-shot classifier; slower)
-    augmentation_per_class: int = 100  # synthetic profiles added per class
-    augmentation_seeds: int = 5  # seeded draws averaged per k
 
 
 def _reporter(enabled: bool) -> Callable[[str], None]:
