@@ -123,7 +123,8 @@ def test_check_passes_good_and_fails_bad_generator(toy):
     bad = check_generator(toy["bad_onnx"], toy["cohort"], min_gamma=0.8, max_detection_auc=0.7)
     assert good.passed and [c.name for c in good.checks] == ["gamma", "detection_auc"]
     assert not bad.passed and not any(c.passed for c in bad.checks)
-    assert re.match(r"FAIL gamma = -?\d\.\d{4} \(required >= 0\.8\)", bad.checks[0].line())
+    line = r"FAIL gamma = -?\d\.\d{4} \(required >= 0\.8; reference 0\.\d{4}\)"  # the ceiling
+    assert re.match(line, bad.checks[0].line())
 
 
 def test_shared_genes_are_reported(toy):
@@ -181,12 +182,14 @@ def test_evaluate_writes_metrics_and_report(toy, tmp_path):
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["gamma"]["gamma"] == pytest.approx(metrics["gamma"]["gamma"])
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 7  # 3 UMAPs, moments, r, dispersion, lfc
+    # 3 UMAPs, moments, r, dispersion, lfc, distance to the closest record
+    assert html.count("data:image/png;base64,") == 8
     for title in ("UMAP coloured by tissue", "UMAP coloured by status", "real vs synthetic"):
         assert title in html
     assert any("UMAP drawn on a seeded subsample: 60 of" in n for n in saved["notes"])
     assert sorted(p.name for p in (out / "figures").iterdir()) == [
         "dispersion.png",
+        "distance_to_closest_record.png",
         "fold_changes.png",
         "gene_correlation.png",
         "gene_moments.png",
