@@ -170,6 +170,7 @@ def test_parquet_compression_option(generator, expected, tmp_path, codec, stored
     assert result.exit_code == 0, result.output
     column = pq.ParquetFile(out).metadata.row_group(0).column(0)
     assert column.compression == (stored or "UNCOMPRESSED")
+    assert ("BYTE_STREAM_SPLIT" in column.encodings) == (stored is not None)
     genes = [c for c in expected.columns if c not in ("tissue", "status")]
     frame = pd.read_parquet(out)
     np.testing.assert_array_equal(frame[genes].to_numpy(), expected[genes].to_numpy())
