@@ -94,10 +94,17 @@ def import_(
     out: Annotated[Path, typer.Option(help="Output cohort .h5ad.")] = Path("cohort.h5ad"),
     test_fraction: Annotated[float, _TEST_FRACTION] = 0.3,
     seed: Annotated[int, _SEED] = 0,
+    units: Annotated[
+        str | None,
+        typer.Option(
+            help="Units of the raw values (e.g. TPM, FPKM), recorded in the cohort and carried "
+            "into the generator file and every profile file."
+        ),
+    ] = None,
 ) -> None:
     """Build a cohort from your own samples x genes matrix and print its summary.
 
-    Example: gexgen data import expr.csv --label tissue --label status --out cohort.h5ad
+    Example: gexgen data import expr.csv --label tissue --label status --units TPM --out cohort.h5ad
     """
     from gexgen.data.importer import import_matrix
 
@@ -109,5 +116,6 @@ def import_(
         log_scaled=log_scaled,
         test_fraction=test_fraction,
         seed=seed,
+        units=units,
     )
     typer.echo(summary.format())

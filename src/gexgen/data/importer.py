@@ -136,6 +136,7 @@ def import_matrix(
     log_scaled: bool = False,
     test_fraction: float = 0.3,
     seed: int = 0,
+    units: str | None = None,
 ) -> tuple[Any, CohortSummary]:
     """Build (and optionally write) a cohort from a samples x genes matrix.
 
@@ -150,6 +151,8 @@ def import_matrix(
         CSV / TSV / parquet whose first column is the sample id.
     log_scaled
         The values are already log2(x + 1) (negatives allowed).
+    units
+        Units of the raw values (e.g. "TPM"), recorded as ``uns["gexgen"]["units"]``.
 
     Examples
     --------
@@ -201,7 +204,8 @@ def import_matrix(
         x, obs, var, stratify=labels, test_fraction=test_fraction, seed=seed,
         log_scaled=log_scaled, what=path.name,
         provenance={"dataset": "imported matrix", "source": str(path),
-                    "labels_file": str(labels_file or "")},
+                    "labels_file": str(labels_file or ""),
+                    **({"units": str(units)} if units else {})},
     )  # fmt: skip
     summary = summarize_cohort(
         adata, labels[0], labels[1] if len(labels) > 1 else None,
