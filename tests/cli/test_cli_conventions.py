@@ -170,6 +170,25 @@ def test_parquet_compression_option(generator, expected, tmp_path, codec, stored
     assert result.exit_code == 0, result.output
     column = pq.ParquetFile(out).metadata.row_group(0).column(0)
     assert column.compression == (stored or "UNCOMPRESSED")
+    assert ("BYTE_STREAM_SPLIT" in column.encodings) == (stored is not None)
     genes = [c for c in expected.columns if c not in ("tissue", "status")]
     frame = pd.read_parquet(out)
     np.testing.assert_array_equal(frame[genes].to_numpy(), expected[genes].to_numpy())
+
+
+def test_data_import_records_units(tmp_path):
+    import anndata
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.uniform(0, 50, (40, 5)), columns=[f"G{j}" for j in range(5)])
+    frame.insert(0, "tissue", ["kidney", "liver"] * 20)
+    frame.index = [f"s{i}" for i in range(40)]
+    frame.to_csv(tmp_path / "expr.csv")
+    out = tmp_path / "cohort.h5ad"
+    result = runner.invoke(
+        app,
+        ["data", "import", str(tmp_path / "expr.csv"), "--label", "tissue", "--units", "TPM",
+         "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert anndata.read_h5ad(out).uns["gexgen"]["units"] == "TPM"

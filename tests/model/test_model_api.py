@@ -110,6 +110,15 @@ def test_fit_a_dataframe_and_a_path(adata, cohort_path):
         CVAE(conditions=["tissue", "donor"], **TINY).fit(frame)
 
 
+def test_fit_a_csv_matrix_with_units(adata, tmp_path):
+    frame = pd.DataFrame(adata.X, columns=adata.var_names, index=adata.obs_names)
+    frame["tissue"] = adata.obs["tissue"].astype(str).to_numpy()
+    frame["status"] = adata.obs["status"].astype(str).to_numpy()
+    frame.to_csv(tmp_path / "expr.csv")
+    model = CVAE(**TINY).fit(tmp_path / "expr.csv", units="TPM")
+    assert model.checkpoint["units"] == "TPM" and model.genes == list(adata.var_names)
+
+
 def test_natural_log_anndata_is_refused(adata):
     ln = adata.copy()
     ln.uns = {"log1p": {"base": None}}

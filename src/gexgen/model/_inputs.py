@@ -112,7 +112,7 @@ def write_training_cohort(
             out = folder / "cohort.h5ad"
             import_matrix(
                 path, out, labels=list(conditions), log_scaled=bool(log_scaled),
-                test_fraction=test_fraction, seed=seed,
+                test_fraction=test_fraction, seed=seed, units=units,
             )  # fmt: skip
             return out
         import anndata
