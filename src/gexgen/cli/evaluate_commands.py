@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gexgen.cli._errors import user_errors
+from gexgen.cli._errors import safe_echo, user_errors
 from gexgen.errors import GexgenError
 
 _CLASSIFIERS = ("logistic", "random_forest")  # = gexgen.metrics.detection (kept import-free)
@@ -139,7 +139,7 @@ def evaluate(
     from gexgen.metrics.summary import summary_lines
 
     for line in summary_lines(metrics):
-        typer.echo(line)
+        safe_echo(line)  # label names come from the data
     typer.echo(f"wrote {out / 'metrics.json'}" + (f" and {out / 'report.html'}" if report else ""))
 
 
