@@ -64,7 +64,8 @@ def test_evaluate_with_a_synthetic_file_writes_metrics_and_report(toy, tmp_path)
     assert (out / "report.html").stat().st_size > 10_000
     stages = [line for line in result.stderr.splitlines() if line.startswith("evaluate: ")]
     assert [s.split()[1] for s in stages] == [
-        "reading", "gamma", "precision", "detection", "train", "per-gene", "report.html"
+        "reading", "gamma", "precision", "detection", "train", "per-gene", "privacy:",
+        "report.html"
     ]  # fmt: skip
     quiet = runner.invoke(app, [*args[:-3], str(tmp_path / "quiet"), *args[-2:], "--no-progress"])
     assert quiet.exit_code == 0 and quiet.stderr == "", quiet.stderr
