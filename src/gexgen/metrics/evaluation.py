@@ -450,8 +450,8 @@ def compute_metrics(
     for name, scan in (("real", real_scan), ("synthetic", synth_scan)):
         if len(scan.sample) < scan.n:
             notes.append(
-                f"PRDC, detection and TSTR use a seeded subsample of {len(scan.sample)} of "
-                f"the {scan.n} {name} profiles"
+                f"PRDC, detection, TSTR and privacy use a seeded subsample of "
+                f"{len(scan.sample)} of the {scan.n} {name} profiles"
             )
     metrics: dict[str, Any] = {
         "gexgen_version": __version__,
