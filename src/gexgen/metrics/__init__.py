@@ -2,22 +2,28 @@
 
 gamma score with a streaming gene-gene correlation, precision / recall /
 density / coverage, detection AUC, train-on-synthetic-test-on-real, per-gene
-moment agreement, the evaluation report and the CI check.
+moment agreement, dispersion, differential expression (fold changes, MMD),
+augmentation, the evaluation report and the CI check.
 """
 
 from __future__ import annotations
 
+from gexgen.metrics.augmentation import augmentation_scores
 from gexgen.metrics.check import CheckResult, ThresholdCheck, check_generator
 from gexgen.metrics.correlation import CorrelationAccumulator, GeneCorrelation, gene_correlation
 from gexgen.metrics.detection import DetectionResult, detection_auc
+from gexgen.metrics.differential import Contrast, de_scores, find_contrasts, fold_changes
+from gexgen.metrics.dispersion import dispersion_scores, std_ratios
 from gexgen.metrics.evaluation import EvaluateConfig, Evaluation, compute_metrics, evaluate
 from gexgen.metrics.gamma import GammaResult, gamma_ceiling, gamma_score, upper_triangle_pearson
 from gexgen.metrics.gene_moments import GroupMoments, moment_agreement
+from gexgen.metrics.mmd import rbf_mmd
 from gexgen.metrics.precision_recall import PRDCResult, knn_radii, prdc, standardize_with
 from gexgen.metrics.tstr import label_classification_scores, tstr_scores
 
 __all__ = [
     "CheckResult",
+    "Contrast",
     "CorrelationAccumulator",
     "DetectionResult",
     "EvaluateConfig",
@@ -27,10 +33,15 @@ __all__ = [
     "GroupMoments",
     "PRDCResult",
     "ThresholdCheck",
+    "augmentation_scores",
     "check_generator",
     "compute_metrics",
+    "de_scores",
     "detection_auc",
+    "dispersion_scores",
     "evaluate",
+    "find_contrasts",
+    "fold_changes",
     "gamma_ceiling",
     "gamma_score",
     "gene_correlation",
@@ -38,7 +49,9 @@ __all__ = [
     "label_classification_scores",
     "moment_agreement",
     "prdc",
+    "rbf_mmd",
     "standardize_with",
+    "std_ratios",
     "tstr_scores",
     "upper_triangle_pearson",
 ]
