@@ -99,7 +99,13 @@ def png(fig: Any) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def umap_figure(emb: np.ndarray, groups: np.ndarray, is_synth: np.ndarray, title: str) -> str:
+def umap_figure(
+    emb: np.ndarray,
+    groups: np.ndarray,
+    is_synth: np.ndarray,
+    title: str,
+    colours: dict[str, Any] | None = None,
+) -> str:
     """Synthetic points first (faint triangles), real points on top (outlined circles)."""
     from matplotlib import colormaps
     from matplotlib.figure import Figure
@@ -107,9 +113,7 @@ def umap_figure(emb: np.ndarray, groups: np.ndarray, is_synth: np.ndarray, title
     fig = Figure(figsize=(7.5, 5.5))
     ax = fig.add_subplot()
     values = sorted(set(groups.tolist()))
-    if title == "real vs synthetic":
-        colours = {"real": REAL_COLOUR, "synthetic": SYNTH_COLOUR}
-    else:
+    if colours is None:
         cmap = colormaps["tab10" if len(values) <= 10 else "tab20"]
         colours = {v: cmap(i % cmap.N) for i, v in enumerate(values)}
     for synth in (True, False):

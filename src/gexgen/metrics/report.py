@@ -228,7 +228,8 @@ def _figures(evaluation: Evaluation, config: EvaluateConfig) -> list[tuple[str, 
     def umap_origin() -> str:
         u = embedding()
         origin = np.where(u["is_synth"], "synthetic", "real")
-        return figures.umap_figure(u["emb"], origin, u["is_synth"], "real vs synthetic")
+        colours = {"real": figures.REAL_COLOUR, "synthetic": figures.SYNTH_COLOUR}
+        return figures.umap_figure(u["emb"], origin, u["is_synth"], "real vs synthetic", colours)
 
     for col in evaluation.label_columns:
         out.append((f"umap_{col}", f"UMAP coloured by {col}", umap_by(col)))
