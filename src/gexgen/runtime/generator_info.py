@@ -40,7 +40,8 @@ class GeneratorInfo:
         shown = ", ".join(self.genes[:max_genes]) + (", ..." if len(self.genes) > max_genes else "")
         lines = [
             f"model: {meta.get('model_type', '?')}  latent: {self.n_latent}  "
-            f"decoder noise input: {'yes' if self.noise_input else 'no'}",
+            f"decoder noise input: {'yes' if self.noise_input else 'no'}  "
+            f"precision: {(meta.get('export') or {}).get('precision', 'fp32')}",
             f"genes: {len(self.genes)} ({shown})",
             "labels:",
         ]
