@@ -66,6 +66,13 @@ def generate(
     ] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads (default: all cores).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    mean: Annotated[
+        bool,
+        typer.Option(
+            help="Write the decoder mean (no observation noise) for generators with a "
+            "noise input; same latent noise and labels as without."
+        ),
+    ] = False,
 ) -> None:
     """Generate synthetic profiles from a generator file, streamed chunk by chunk to a file.
 
@@ -88,6 +95,7 @@ def generate(
             chunk_size=chunk_size,
             mix=mix,
             progress=progress,
+            mean=mean,
         )  # type: ignore[arg-type]
         n_genes = len(session.genes)
     seconds = time.perf_counter() - started

@@ -26,7 +26,7 @@ Metadata (JSON object)::
     {"format": "gexgen-profiles", "format_version": 1,
      "space": "expression" | "log2", "n": 1000,
      "genes": [...], "entrez_ids": [...] | null, "labels": ["tissue", "status"],
-     "seed": 0, "conditions": "...", "gexgen_version": "...",
+     "seed": 0, "mean": false, "conditions": "...", "gexgen_version": "...",
      "generator": {"file": "generator.onnx", "sha256": "...", ...}}
 """
 

@@ -43,6 +43,7 @@ def write_profiles(
     mix: Mix = "training",
     progress: bool = True,
     parquet: ParquetOptions = ParquetOptions(),
+    mean: bool = False,
 ) -> Path:
     """Write ``session.sample(n, ...)`` to ``out`` (.parquet, .h5ad, .npy or .csv).
 
@@ -51,7 +52,8 @@ def write_profiles(
     around two chunks whatever ``n``: one chunk is written by a background
     thread while the next is generated. The scale (``space``), seed, conditions
     and the generator's provenance are recorded in the file (see
-    ``gexgen.runtime.profile_format``).
+    ``gexgen.runtime.profile_format``). ``mean`` writes the decoder mean (see
+    ``GeneratorSession.sample``).
 
     Examples
     --------
@@ -61,7 +63,7 @@ def write_profiles(
     out = Path(out)
     profile_suffix(out)  # unsupported extension: fail before any work
     plan = session.plan(n, conditions, seed, mix)
-    chunks = session.iter_planned(n, plan, seed, space, chunk_size, n_buffers=2)
+    chunks = session.iter_planned(n, plan, seed, space, chunk_size, n_buffers=2, mean=mean)
     info = session.info
     metadata = {
         "format": PROFILE_FORMAT_NAME,
@@ -72,6 +74,7 @@ def write_profiles(
         "entrez_ids": None if info.entrez_ids is None else list(info.entrez_ids),
         "labels": [label.name for label in info.labels],
         "seed": int(seed),
+        "mean": bool(mean),
         "conditions": plan.description,
         "gexgen_version": __version__,
         "generator": {
