@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from gexgen import __version__
 from gexgen.runtime.conditions import Mix
 from gexgen.runtime.profile_format import (
     PROFILE_FORMAT_NAME,
@@ -60,6 +60,8 @@ def write_profiles(
     >>> write_profiles(GeneratorSession("generator.onnx"), "synthetic.parquet", 1_000_000,
     ...                conditions={"tissue": "kidney"}, seed=0)  # doctest: +SKIP
     """
+    from gexgen import __version__
+
     out = Path(out)
     profile_suffix(out)  # unsupported extension: fail before any work
     plan = session.plan(n, conditions, seed, mix)
@@ -112,6 +114,8 @@ def _finish(pending: tuple[Future[None], int] | None, bar: Any) -> None:
 
 
 def _progress(total: int, name: str, enabled: bool) -> Any:
+    if not enabled:  # tqdm.auto imports asyncio: skip it when nothing is shown
+        return _NoProgress()
     from tqdm.auto import tqdm
 
     return tqdm(
@@ -122,3 +126,8 @@ def _progress(total: int, name: str, enabled: bool) -> Any:
         disable=not enabled,
         dynamic_ncols=True,
     )
+
+
+class _NoProgress(contextlib.nullcontext):
+    def update(self, n: int) -> None:
+        pass
