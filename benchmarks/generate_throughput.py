@@ -176,6 +176,9 @@ def section_throughput(work: Path, rows: int, rounds: int, threads: int | None) 
         "eps stream 2 vs no noise input": ratio(
             times, "iter_chunks, eps, stream 2 (Philox)", "iter_chunks (noise+labels+graph)"
         ),
+        "eps stream 2 vs --mean (same graph, no noise drawn)": ratio(
+            times, "iter_chunks, eps, stream 2 (Philox)", "iter_chunks, eps, --mean"
+        ),
         "eps stream 1 vs no noise input": ratio(
             times, "iter_chunks, eps, stream 1 (numpy)", "iter_chunks (noise+labels+graph)"
         ),
