@@ -30,8 +30,15 @@ def _meta(path):
 def test_int8_file_has_int8_weights_and_a_true_report(fp32_file, tmp_path):
     out = tmp_path / "int8.onnx"
     report = quantize_generator(fp32_file, out, n_check=500, seed=3, max_gamma_diff=0.5)
-    ops = {node.op_type for node in onnx.load(out).graph.node}
-    assert "MatMulInteger" in ops and "Gemm" not in ops
+    model = onnx.load(out)
+    ops = [node.op_type for node in model.graph.node]
+    assert ops.count("QuantizeLinear") == ops.count("Gemm") > 0  # each Gemm's input
+    int8_weights = [
+        t
+        for t in model.graph.initializer
+        if t.data_type == onnx.TensorProto.INT8 and len(t.dims) == 2
+    ]
+    assert len(int8_weights) == ops.count("Gemm")
     # the report against a direct computation of the same numbers
     fp32 = GeneratorSession(fp32_file)
     int8 = GeneratorSession(out)
@@ -93,3 +100,17 @@ def test_cohort_reference_and_cli(noisy_run, tiny_cohort, tmp_path):
         app, ["export", str(noisy_run), "--out", str(tmp_path / "x.onnx"), "--precision", "fp16"]
     )
     assert bad.exit_code == 1 and "precision must be one of" in bad.output
+
+
+def test_int8_profiles_do_not_depend_on_the_chunk_size(fp32_file, tmp_path):
+    """Activation ranges are fixed at calibration: a row never depends on its batch."""
+    out = tmp_path / "int8.onnx"
+    quantize_generator(fp32_file, out, n_check=200, max_gamma_diff=0.5)
+    gen = GeneratorSession(out, threads=2)
+    full = gen.sample(3000, seed=1, as_frame=False)[0]
+    for chunk_size in (333, 1024, 2500):
+        chunks = [c.values.copy() for c in gen.iter_chunks(3000, seed=1, chunk_size=chunk_size)]
+        assert np.array_equal(np.concatenate(chunks), full), chunk_size
+    assert np.array_equal(gen.sample(700, seed=1, as_frame=False)[0], full[:700])
+    one = GeneratorSession(out, threads=1).sample(3000, seed=1, as_frame=False)[0]
+    assert np.array_equal(one, full)

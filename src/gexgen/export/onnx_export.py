@@ -86,6 +86,11 @@ def export_generator(
     _check_args(out_path, opset, tolerance)
     if precision not in PRECISIONS:
         raise GexgenError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
+    if cohort is not None and precision != "int8":
+        raise GexgenError(
+            f"a cohort is only used to check an int8 export, got precision {precision!r}; "
+            "add --precision int8 or leave out --cohort"
+        )
     if precision == "int8":
         with tempfile.TemporaryDirectory(prefix="gexgen-export-") as work:
             fp32 = export_generator(

@@ -41,7 +41,7 @@ class GeneratorInfo:
         lines = [
             f"model: {meta.get('model_type', '?')}  latent: {self.n_latent}  "
             f"decoder noise input: {'yes' if self.noise_input else 'no'}  "
-            f"precision: {(meta.get('export') or {}).get('precision', 'fp32')}",
+            f"precision: {_precision(meta)}",
             f"genes: {len(self.genes)} ({shown})",
             "labels:",
         ]
@@ -68,6 +68,12 @@ class GeneratorInfo:
             )
         )
         return "\n".join(lines)
+
+
+def _precision(meta: dict[str, Any]) -> str:
+    """``"fp32"`` or ``"int8"``: ``metadata["export"]["precision"]`` (fp32 when absent)."""
+    export = meta.get("export")
+    return str(export.get("precision", "fp32")) if isinstance(export, dict) else "fp32"
 
 
 def _require(meta: dict[str, Any], key: str, where: str) -> Any:

@@ -156,7 +156,8 @@ class GeneratorSession:
     @property
     def precision(self) -> str:
         """``"fp32"`` or ``"int8"`` (quantized weights), from the metadata."""
-        return str((self.info.metadata.get("export") or {}).get("precision", "fp32"))
+        export = self.info.metadata.get("export")
+        return str(export.get("precision", "fp32")) if isinstance(export, dict) else "fp32"
 
     # ------------------------------------------------------------------ running
     def decode(
