@@ -13,6 +13,14 @@ Sections (each prints a table; ``--json`` saves all numbers):
    ``.npy`` writer on the same rows as the reference.
 4. end-to-end generation to each file format, against in-memory generation.
 5. ``n`` (default 10 million) profiles to a file in a subprocess: peak RSS.
+6. cold start: ``gexgen generate GEN --n 1`` in a fresh process, against the
+   cold start of the bare graph itself (import numpy + onnxruntime, load, 1 row).
+
+Section 1 also runs, in the same interleaved rounds: ``sample`` against the bare
+graph writing into fresh memory (its own ceiling: a new matrix costs a page
+fault per page), observation noise (stream 1: numpy, stream 2: Philox; and
+``mean=True``), and the int8 generator (``gexgen export --precision int8``'s
+quantization of the same graph) against the fp32 ceiling.
 
 Run: ``.venv/bin/python benchmarks/generate_throughput.py`` (``--help`` for sizes).
 """
@@ -68,35 +76,71 @@ def write_models(work: Path) -> None:
     """The bare MLP and the paper-shaped generators (with and without a noise input)."""
     write_bare_mlp(work / "bare_mlp.onnx")
     write_paper_generator(work / "paper_generator.onnx")
-    write_paper_generator(work / "paper_generator_eps.onnx", noise_input=True)
+    # a noise input drawn with stream 1 (files exported before "noise_stream"), and stream 2
+    write_paper_generator(work / "paper_generator_eps1.onnx", noise_input=True)
+    eps2 = write_paper_generator(work / "paper_generator_eps.onnx", noise_input=True)
+    _set_metadata(eps2.path, {**eps2.metadata, "noise_stream": 2})
+
+
+def _set_metadata(path: Path, metadata: dict) -> None:
+    import onnx
+
+    from gexgen.generator_format import METADATA_KEY
+
+    model = onnx.load(path)
+    for prop in model.metadata_props:
+        if prop.key == METADATA_KEY:
+            prop.value = json.dumps(metadata)
+    onnx.save(model, path)
+
+
+def write_int8(work: Path, name: str) -> Path:
+    """A paper-shaped generator quantized by ``gexgen export --precision int8``'s code."""
+    from gexgen.export.quantize import quantize_generator
+
+    out = work / name.replace(".onnx", "_int8.onnx")
+    report = quantize_generator(work / name, out, n_check=2000, force=True)
+    print(
+        f"   {out.name} (random weights): max |Δ log2| {report.max_abs_log2:.3f}, mean "
+        f"{report.mean_abs_log2:.4f}, Δgamma {report.gamma_diff:+.4f} vs an fp32 sample"
+    )
+    return out
 
 
 def section_throughput(work: Path, rows: int, rounds: int, threads: int | None) -> dict:
     bare_path = work / "bare_mlp.onnx"
-    gen_path = work / "paper_generator.onnx"
-    eps_path = work / "paper_generator_eps.onnx"
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
     bare = ort.InferenceSession(str(bare_path), options, providers=["CPUExecutionProvider"])
     x = np.random.default_rng(0).standard_normal((1024, 67), dtype=np.float32)
-    gen = GeneratorSession(gen_path, providers="cpu", threads=threads)
-    gen_eps = GeneratorSession(eps_path, providers="cpu", threads=threads)
 
-    x_2048 = np.concatenate([x, x])
+    def session(name: str) -> GeneratorSession:
+        return GeneratorSession(work / name, providers="cpu", threads=threads)
+
+    gen = session("paper_generator.onnx")
+    gen_eps1 = session("paper_generator_eps1.onnx")
+    gen_eps = session("paper_generator_eps.onnx")
+    gen_int8 = session(write_int8(work, "paper_generator.onnx").name)
+    gen_eps_int8 = session(write_int8(work, "paper_generator_eps.onnx").name)
 
     def bare_graph() -> None:
         for _ in range(rows // 1024):
             bare.run(["y"], {"x": x})
 
-    def bare_graph_2048() -> None:
-        for _ in range(rows // 2048):
-            bare.run(["y"], {"x": x_2048})
+    def bare_graph_fresh() -> None:
+        out = np.empty((rows, 969), np.float32)
+        binding = bare.io_binding()
+        for lo in range(0, rows - 1023, 1024):
+            binding.bind_cpu_input("x", x)
+            block = out[lo : lo + 1024]
+            binding.bind_output("y", "cpu", 0, np.float32, block.shape, block.ctypes.data)
+            bare.run_with_iobinding(binding)
 
-    def stream(session: GeneratorSession) -> Callable[[], None]:
+    def stream(s: GeneratorSession, mean: bool = False) -> Callable[[], None]:
         def call() -> None:
-            for _ in session.iter_chunks(
-                rows, "training", seed=1, chunk_size=32_768, reuse_buffers=True
+            for _ in s.iter_chunks(
+                rows, "training", seed=1, chunk_size=32_768, reuse_buffers=True, mean=mean
             ):
                 pass
 
@@ -104,20 +148,103 @@ def section_throughput(work: Path, rows: int, rounds: int, threads: int | None) 
 
     candidates = {
         "bare graph (ceiling)": bare_graph,
-        "bare graph, batch 2048": bare_graph_2048,
+        "bare graph into fresh memory": bare_graph_fresh,
         "iter_chunks (noise+labels+graph)": stream(gen),
         "sample (fresh matrix)": lambda: gen.sample(rows, seed=1, as_frame=False),
-        "iter_chunks, eps input": stream(gen_eps),
+        "iter_chunks, eps, stream 1 (numpy)": stream(gen_eps1),
+        "iter_chunks, eps, stream 2 (Philox)": stream(gen_eps),
+        "iter_chunks, eps, --mean": stream(gen_eps, mean=True),
+        "iter_chunks, int8": stream(gen_int8),
+        "iter_chunks, int8, eps stream 2": stream(gen_eps_int8),
     }
     times = interleaved(candidates, rounds)
-    result = {}
-    print(f"\n1. in-memory generation, {rows:,} profiles x 969 genes, {rounds} rounds")
-    print(f"   {'':36s} {'profiles/s':>11s} {'vs ceiling':>10s}")
+    result: dict = {}
+    print(
+        f"\n1. in-memory generation, {rows:,} profiles x 969 genes, {rounds} rounds, "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
+    print(f"   {'':38s} {'profiles/s':>11s} {'vs ceiling':>10s}")
     for name in candidates:
         rate = rows / float(np.median(times[name]))
         r = ratio(times, name, "bare graph (ceiling)")
         result[name] = {"profiles_per_s": rate, "ratio_to_ceiling": r}
-        print(f"   {name:36s} {rate:11,.0f} {r:10.3f}")
+        print(f"   {name:38s} {rate:11,.0f} {r:10.3f}")
+    derived = {
+        "sample vs bare graph into fresh memory": ratio(
+            times, "sample (fresh matrix)", "bare graph into fresh memory"
+        ),
+        "eps stream 2 vs no noise input": ratio(
+            times, "iter_chunks, eps, stream 2 (Philox)", "iter_chunks (noise+labels+graph)"
+        ),
+        "eps stream 2 vs --mean (same graph, no noise drawn)": ratio(
+            times, "iter_chunks, eps, stream 2 (Philox)", "iter_chunks, eps, --mean"
+        ),
+        "eps stream 1 vs no noise input": ratio(
+            times, "iter_chunks, eps, stream 1 (numpy)", "iter_chunks (noise+labels+graph)"
+        ),
+        "int8 vs fp32 iter_chunks (speed-up)": ratio(
+            times, "iter_chunks, int8", "iter_chunks (noise+labels+graph)"
+        ),
+    }
+    for name, value in derived.items():
+        print(f"   {name:52s} {value:6.3f}")
+    result["derived"] = derived
+    return result
+
+
+COLD_CHILD = "import sys, time; t = time.perf_counter(); {body}; print(time.perf_counter() - t)"
+
+
+def section_cold_start(work: Path, repeats: int) -> dict:
+    """Wall time of ``gexgen generate GEN --n 1 --out x.npy`` in a fresh process, against
+    the bare-graph ceiling's own cold start (interpreter + numpy + onnxruntime, load the
+    bare MLP, run one row)."""
+    gexgen = Path(sys.executable).with_name("gexgen")
+    out = work / "cold.npy"
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "ceiling: onnxruntime, bare MLP, 1 row": [
+            sys.executable,
+            "-c",
+            "import numpy as np, onnxruntime as ort; "
+            f"s = ort.InferenceSession({str(work / 'bare_mlp.onnx')!r}, "
+            "providers=['CPUExecutionProvider']); "
+            "s.run(None, {'x': np.zeros((1, 67), np.float32)})",
+        ],
+        "gexgen generate --n 1 (no noise input)": [
+            str(gexgen),
+            "generate",
+            str(work / "paper_generator.onnx"),
+            "--n",
+            "1",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+        "gexgen generate --n 1 (eps, stream 2)": [
+            str(gexgen),
+            "generate",
+            str(work / "paper_generator_eps.onnx"),
+            "--n",
+            "1",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeats):
+        for name, command in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            seconds[name].append(time.perf_counter() - start)
+    print(f"\n6. cold start, median of {repeats} (load {os.getloadavg()[0]:.1f})")
+    result = {}
+    ceiling = float(np.median(seconds["ceiling: onnxruntime, bare MLP, 1 row"]))
+    for name, values in seconds.items():
+        median = float(np.median(values))
+        result[name] = {"seconds": median, "vs_ceiling": median / ceiling}
+        print(f"   {name:42s} {median:6.2f} s  ({median / ceiling:.2f}x the ceiling's)")
     return result
 
 
@@ -362,7 +489,7 @@ def main() -> None:
         help="profiles for the peak-memory run (0 skips it)",
     )
     parser.add_argument("--large-format", default=".npy", choices=[".npy", ".parquet", ".h5ad"])
-    parser.add_argument("--sections", default="1,2,3,4,5", help="which sections to run")
+    parser.add_argument("--sections", default="1,2,3,4,5,6", help="which sections to run")
     parser.add_argument("--workdir", type=Path, default=None, help="scratch folder (disk)")
     parser.add_argument("--json", type=Path, default=None, help="save the numbers here")
     args = parser.parse_args()
@@ -389,6 +516,8 @@ def main() -> None:
             results["formats"] = section_formats(work, args.file_rows // 2, 3)
         if 5 in sections and args.large_n:
             results["large"] = section_large(work, args.large_n, args.large_format)
+        if 6 in sections:
+            results["cold_start"] = section_cold_start(work, max(3, args.rounds))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     results["load_after"] = os.getloadavg()[0]

@@ -49,7 +49,16 @@ def test_generate_throughput_reports_each_format(tmp_path: Path) -> None:
         *("--workdir", str(tmp_path), "--json", str(out)),
     )
     results = json.loads(out.read_text())
-    assert {"throughput", "npy", "parquet", "formats"} <= set(results)
+    assert {"throughput", "npy", "parquet", "formats", "cold_start"} <= set(results)
+    rows = results["throughput"]
+    for row in (
+        "iter_chunks, eps, stream 2 (Philox)",
+        "iter_chunks, int8",
+        "sample (fresh matrix)",
+    ):
+        assert rows[row]["profiles_per_s"] > 0 and rows[row]["ratio_to_ceiling"] > 0
+    assert "eps stream 2 vs no noise input" in rows["derived"]
+    assert results["cold_start"]["gexgen generate --n 1 (eps, stream 2)"]["seconds"] > 0
     for fmt in (".npy", ".parquet", ".h5ad", ".csv"):
         assert fmt in text
     assert not list(tmp_path.glob("gexgen_bench_*")), "scratch folder left behind"

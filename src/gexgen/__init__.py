@@ -6,14 +6,7 @@ loaded on first use, so ``import gexgen`` and ``gexgen.runtime`` stay free of to
 
 from __future__ import annotations
 
-import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-
-try:
-    __version__ = version("gexgen")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+unknown"
 
 _LAZY = {"CVAE": "gexgen.model", "WGANGP": "gexgen.model", "GeneratorModel": "gexgen.model"}
 
@@ -21,9 +14,21 @@ __all__ = ["__version__", *sorted(_LAZY)]
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
+    """Looked up on first use: ``__version__`` (importlib.metadata costs ~0.1 s at start-up)
+    and the model classes (they import torch)."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("gexgen")
+        except PackageNotFoundError:  # running from a source tree without install
+            value = "0.0.0+unknown"
+    elif name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    else:
         raise AttributeError(f"module 'gexgen' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
     globals()[name] = value
     return value
 

@@ -33,6 +33,8 @@ Metadata: ``metadata_props[METADATA_KEY]`` holds one JSON object::
       "format": "gexgen-generator", "format_version": 1,
       "gexgen_version": "0.1.0", "model_type": "cvae" | "wgan-gp",
       "n_latent": 50, "noise_input": false,
+      "noise_stream": 2,       # how the runtime draws z and eps (gexgen.runtime.noise);
+                               # absent (files before it): 1
       "genes": {"symbols": [...], "entrez_ids": [... or null]},
       "units": "FPKM" | null,      # units of the `expression` output (the cohort's)
       "labels": [{"name": "tissue", "input": "tissue_code",
@@ -59,6 +61,7 @@ __all__ = [
     "FORMAT_VERSION",
     "LATENT_INPUT",
     "NOISE_INPUT",
+    "NOISE_STREAM_VERSION",
     "LOG_OUTPUT",
     "EXPRESSION_OUTPUT",
     "label_input_name",
@@ -71,6 +74,7 @@ FORMAT_NAME = "gexgen-generator"
 FORMAT_VERSION = 1
 LATENT_INPUT = "z"
 NOISE_INPUT = "eps"
+NOISE_STREAM_VERSION = 2  # written by export; files without "noise_stream" draw stream 1
 LOG_OUTPUT = "log_expression"
 EXPRESSION_OUTPUT = "expression"
 

@@ -143,3 +143,18 @@ def test_parse_conditions():
 
 def test_cli_default_chunk_size_matches_the_library():
     assert _CHUNK_SIZE == DEFAULT_CHUNK_SIZE
+
+
+def test_generate_mean_writes_the_decoder_mean(tmp_path):
+    noisy = write_generator(
+        tmp_path / "eps.onnx", seed=5, noise_input=True, metadata_overrides={"noise_stream": 2}
+    ).path
+    args = ["generate", str(noisy), "--n", "1500", "--seed", "2", "--no-progress"]
+    assert runner.invoke(app, [*args, "--out", str(tmp_path / "noisy.npy")]).exit_code == 0
+    result = runner.invoke(app, [*args, "--mean", "--out", str(tmp_path / "mean.npy")])
+    assert result.exit_code == 0, result.output
+    mean = open_profiles(tmp_path / "mean.npy")
+    want = GeneratorSession(noisy).sample(1500, seed=2, as_frame=False, mean=True)[0]
+    assert np.array_equal(mean.read(), want)
+    assert mean.metadata["mean"] is True
+    assert not np.array_equal(open_profiles(tmp_path / "noisy.npy").read(), want)

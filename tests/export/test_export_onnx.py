@@ -119,7 +119,8 @@ def test_metadata_round_trip(exported):
     for key in ("data_sha256", "n_train", "epochs", "best_epoch", "val_loss"):
         assert training[key] == ckpt["training"][key], key
     assert training["config"] == ckpt["config"]
-    assert meta["export"] == {"exporter": "dynamo", "opset": 18}
+    assert meta["export"] == {"exporter": "dynamo", "opset": 18, "precision": "fp32"}
+    assert meta["noise_stream"] == 2
     assert meta["created"].endswith("Z")
     # the runtime's view: onnxruntime exposes the same JSON
     custom = _session(report.path).get_modelmeta().custom_metadata_map

@@ -9,7 +9,6 @@ import sys
 
 import typer
 
-from gexgen import __version__
 from gexgen.cli import (
     benchmark_commands,
     data_commands,
@@ -37,6 +36,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from gexgen import __version__
+
         typer.echo(f"gexgen {__version__}")
         raise typer.Exit()
 

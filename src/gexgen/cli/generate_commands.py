@@ -93,6 +93,13 @@ def generate(
             "(zstd: 18% smaller than none on the demo generator)."
         ),
     ] = None,
+    mean: Annotated[
+        bool,
+        typer.Option(
+            help="Write the decoder mean (no observation noise) for generators with a "
+            "noise input; same latent noise and labels as without."
+        ),
+    ] = False,
 ) -> None:
     """Generate synthetic profiles from a generator file, streamed chunk by chunk to a file.
 
@@ -134,6 +141,7 @@ def generate(
             force=force,
             parquet=parquet,
             stream_format=format,
+            mean=mean,
         )  # type: ignore[arg-type]
         n_genes = len(session.genes)
     seconds = time.perf_counter() - started

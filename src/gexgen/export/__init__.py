@@ -5,6 +5,7 @@ from __future__ import annotations
 from gexgen.export.graph import GeneratorGraph
 from gexgen.export.metadata import generator_metadata
 from gexgen.export.onnx_export import ExportReport, export_generator, export_graph
+from gexgen.export.quantize import QuantizeReport, quantize_generator
 
 __all__ = [
     "ExportReport",
@@ -12,4 +13,6 @@ __all__ = [
     "export_generator",
     "export_graph",
     "generator_metadata",
+    "QuantizeReport",
+    "quantize_generator",
 ]

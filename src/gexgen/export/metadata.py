@@ -13,7 +13,12 @@ from typing import Any
 
 from gexgen import __version__
 from gexgen.errors import GexgenError
-from gexgen.generator_format import FORMAT_NAME, FORMAT_VERSION, label_input_name
+from gexgen.generator_format import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    NOISE_STREAM_VERSION,
+    label_input_name,
+)
 
 __all__ = ["generator_metadata", "metadata_json"]
 
@@ -40,6 +45,7 @@ def generator_metadata(
             "model_type": str(ckpt["model_type"]),
             "n_latent": int(ckpt["model_config"]["n_latent"]),
             "noise_input": bool(noise_input),
+            "noise_stream": NOISE_STREAM_VERSION,
             "genes": {
                 "symbols": [str(s) for s in ckpt["genes"]["symbols"]],
                 "entrez_ids": [None if e is None else int(e) for e in ckpt["genes"]["entrez_ids"]],

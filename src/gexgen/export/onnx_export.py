@@ -10,10 +10,12 @@ beside it as ``<file>.onnx.json`` for runtimes without a metadata API.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import io
 import logging
 import os
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ from gexgen._outputs import check_output_file
 from gexgen.errors import GexgenError
 from gexgen.export.graph import GeneratorGraph
 from gexgen.export.metadata import generator_metadata, metadata_json
+from gexgen.export.quantize import PRECISIONS, QuantizeReport, quantize_generator
 from gexgen.generator_format import (
     EXPRESSION_OUTPUT,
     LATENT_INPUT,
@@ -55,6 +58,8 @@ class ExportReport:
     exporter: str  # "dynamo" or "torchscript" (the fallback)
     opset: int
     note: str = ""  # why the fallback exporter was used, if it was
+    precision: str = "fp32"
+    int8: QuantizeReport | None = None  # the int8 file's check against fp32
 
 
 def export_generator(
@@ -64,12 +69,19 @@ def export_generator(
     opset: int = 18,
     tolerance: float = 1e-4,
     overwrite: bool = False,
+    precision: str = "fp32",
+    cohort: str | os.PathLike[str] | None = None,
+    force: bool = False,
 ) -> ExportReport:
     """Export a trained generator (CVAE or WGAN-GP checkpoint) to one ``.onnx`` file.
 
     The file is reopened in onnxruntime and compared with the torch model on
     random inputs; above ``tolerance`` the export fails and no file is left.
     An existing ``out_path`` is refused unless ``overwrite``.
+    ``precision="int8"`` then quantizes it (``gexgen.export.quantize``): the
+    int8 file is compared with the fp32 one on a seeded sample (gamma against
+    ``cohort``'s test split when given) and refused, unless ``force``, when
+    their gamma scores differ by more than 0.002.
 
     Examples
     --------
@@ -79,6 +91,20 @@ def export_generator(
     """
     _check_args(out_path, opset, tolerance)
     check_output_file(out_path, overwrite)
+    if precision not in PRECISIONS:
+        raise GexgenError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
+    if cohort is not None and precision != "int8":
+        raise GexgenError(
+            f"a cohort is only used to check an int8 export, got precision {precision!r}; "
+            "add --precision int8 or leave out --cohort"
+        )
+    if precision == "int8":
+        with tempfile.TemporaryDirectory(prefix="gexgen-export-") as work:
+            fp32 = export_generator(
+                run_dir_or_checkpoint, Path(work) / "fp32.onnx", opset=opset, tolerance=tolerance
+            )
+            int8 = quantize_generator(fp32.path, out_path, cohort=cohort, force=force)
+        return dataclasses.replace(fp32, path=Path(out_path), precision="int8", int8=int8)
     ckpt = load_checkpoint(run_dir_or_checkpoint)
     decoder = decoder_from_checkpoint(ckpt)
     logvar = getattr(decoder, "logvar", None)
@@ -121,7 +147,10 @@ def export_graph(
             f"nothing written: use --opset {written} (or another opset it supports)"
         )
 
-    metadata = {**metadata, "export": {"exporter": exporter, "opset": opset}}
+    metadata = {
+        **metadata,
+        "export": {"exporter": exporter, "opset": opset, "precision": "fp32"},
+    }
     del model.metadata_props[:]
     entry = model.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, metadata_json(metadata)

@@ -22,12 +22,12 @@ Draws of combinations use the block streams of :mod:`gexgen.runtime.noise`
 from __future__ import annotations
 
 import itertools
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from gexgen.errors import GexgenError
 from gexgen.runtime.generator_info import LabelInfo
@@ -131,6 +131,8 @@ def _codes_of(label: LabelInfo, values: Any, n: int) -> np.ndarray:
             f"per-row values of {label.name!r} have shape {array.shape}, "
             f"expected ({n},): one value per profile"
         )
+    import pandas as pd
+
     codes = pd.Categorical(array.astype(str), categories=list(label.values)).codes
     if (codes < 0).any():
         bad = sorted({str(v) for v in array[codes < 0]})[:10]
@@ -163,7 +165,8 @@ def plan_conditions(
                 f"{list(MIXES)}, a dict of label -> value, or per-row values"
             )
         conditions, mix = {}, conditions  # type: ignore[assignment]
-    if isinstance(conditions, pd.DataFrame):
+    pd = sys.modules.get("pandas")  # a DataFrame can only come from an imported pandas
+    if pd is not None and isinstance(conditions, pd.DataFrame):
         missing = [name for name in names if name not in conditions.columns]
         if missing:
             raise GexgenError(

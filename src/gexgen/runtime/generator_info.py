@@ -42,7 +42,8 @@ class GeneratorInfo:
         shown += ", ..." if len(self.genes) > max_genes else ""
         lines = [
             f"model: {printable(meta.get('model_type', '?'))}  latent: {self.n_latent}  "
-            f"decoder noise input: {'yes' if self.noise_input else 'no'}",
+            f"decoder noise input: {'yes' if self.noise_input else 'no'}  "
+            f"precision: {_precision(meta)}",
             f"genes: {len(self.genes)} ({shown})  units: {meta.get('units') or 'not recorded'}",
             "labels:",
         ]
@@ -69,6 +70,12 @@ class GeneratorInfo:
             )
         )
         return "\n".join(lines)
+
+
+def _precision(meta: dict[str, Any]) -> str:
+    """``"fp32"`` or ``"int8"``: ``metadata["export"]["precision"]`` (fp32 when absent)."""
+    export = meta.get("export")
+    return str(export.get("precision", "fp32")) if isinstance(export, dict) else "fp32"
 
 
 def _fail(where: str, field: str, expected: str, got: Any) -> GexgenError:

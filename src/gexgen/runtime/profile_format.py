@@ -31,7 +31,8 @@ Metadata (JSON object)::
     {"format": "gexgen-profiles", "format_version": 1, "synthetic": true,
      "space": "expression" | "log2", "units": "FPKM" | "log2(FPKM + 1)", "n": 1000,
      "genes": [...], "entrez_ids": [...] | null, "labels": ["tissue", "status"],
-     "seed": 0, "obs_names": "syn-0-<row>", "conditions": "...", "gexgen_version": "...",
+     "seed": 0, "obs_names": "syn-0-<row>", "mean": false, "conditions": "...",
+     "gexgen_version": "...",
      "generator": {"file": "generator.onnx", "sha256": "...", "units": "FPKM", ...}}
 """
 

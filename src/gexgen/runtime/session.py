@@ -3,26 +3,34 @@
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from gexgen.errors import GexgenError
 from gexgen.generator_format import EXPRESSION_OUTPUT, LOG_OUTPUT
 from gexgen.runtime.conditions import ConditionPlan, Mix, plan_conditions
 from gexgen.runtime.generator_graph import GeneratorGraph
 from gexgen.runtime.generator_info import GeneratorInfo
-from gexgen.runtime.noise import check_seed, fill_noise
+from gexgen.runtime.noise import BLOCK_ROWS, NOISE_STREAM_VERSIONS, check_seed, fill_noise
 from gexgen.runtime.profile_format import SPACES, Space
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["GeneratorSession", "ProfileChunk"]
 
 _OUTPUT_OF_SPACE = {"expression": EXPRESSION_OUTPUT, "log2": LOG_OUTPUT}
+# sys.getrefcount of an array held by one list only, measured as _take_buffers does
+_PROBE = [np.empty(0)]
+_UNREFERENCED = sys.getrefcount(_PROBE[0])
+del _PROBE
 
 
 @dataclass
@@ -47,6 +55,8 @@ class ProfileChunk:
 def _labels_frame(
     codes: Mapping[str, np.ndarray], values: Mapping[str, tuple[str, ...]], start: int = 0
 ) -> pd.DataFrame:
+    import pandas as pd
+
     n = len(next(iter(codes.values()))) if codes else 0
     return pd.DataFrame(
         {
@@ -72,19 +82,28 @@ class GeneratorSession:
 
     Notes
     -----
-    Reproducibility: row ``i`` takes its latent noise (and decoder noise, when
-    the file has an ``eps`` input) from the stream of block ``i // 1024``,
-    ``SFC64(SeedSequence(seed, spawn_key=(0, block)))``, and its drawn labels
-    from ``spawn_key=(1, block)`` (see ``gexgen.runtime.noise``). The same seed
-    thus gives the same profiles whatever the chunk size or thread count, and a
+    Reproducibility: row ``i`` takes its latent noise from the stream of block
+    ``i // 1024``, ``SFC64(SeedSequence(seed, spawn_key=(0, block)))``, its decoder
+    noise (files with an ``eps`` input) from the file's noise stream (stream 2:
+    a Philox counter keyed by the seed and ``i``; stream 1, files exported before
+    the stream was versioned: the same block stream), and its drawn labels from
+    ``spawn_key=(1, block)`` (see ``gexgen.runtime.noise``). The same seed thus
+    gives the same profiles whatever the chunk size or thread count, and a
     shorter run is a prefix of a longer one. Label assignment for mixes follows
     ``gexgen.runtime.conditions``.
+
+    Rows are generated in runs of ``run_batch`` rows (2,048 on CPU) cut at
+    absolute multiples of it: each run's noise is drawn just before the graph
+    runs on it, so it is still in cache, and the chunk arrays of
+    ``iter_chunks(..., reuse_buffers=True)`` are kept by the session for the
+    next call (fresh memory costs a page fault per page on first write).
 
     Examples
     --------
     >>> gen = GeneratorSession("generator.onnx")  # doctest: +SKIP
     >>> conditions = {"tissue": "kidney", "status": "tumor"}
     >>> df = gen.sample(1000, conditions=conditions, seed=0)  # doctest: +SKIP
+    >>> means = gen.sample(1000, conditions=conditions, seed=0, mean=True)  # doctest: +SKIP
     """
 
     def __init__(
@@ -98,7 +117,13 @@ class GeneratorSession:
         self.info: GeneratorInfo = self._graph.info
         self.providers: list[str] = self._graph.providers
         self.threads = int(threads) if threads else (os.cpu_count() or 1)
+        self.noise_stream = _noise_stream_of(self.info, str(self.path))
         self._pool: ThreadPoolExecutor | None = None
+        # free arrays, reused across calls: (z, eps) scratch of one run, chunk buffers
+        self._free_scratch: list[tuple[np.ndarray, np.ndarray | None]] = []
+        self._kept_buffers: dict[tuple[int, int], list[np.ndarray]] = {}
+        self._lock = threading.Lock()
+        self._zeros: np.ndarray | None = None
 
     # ------------------------------------------------------------------ metadata
     @property
@@ -127,6 +152,12 @@ class GeneratorSession:
             {"values": dict(zip(names, combo, strict=True)), "count": count}
             for combo, count in self.info.combinations
         ]
+
+    @property
+    def precision(self) -> str:
+        """``"fp32"`` or ``"int8"`` (quantized weights), from the metadata."""
+        export = self.info.metadata.get("export")
+        return str(export.get("precision", "fp32")) if isinstance(export, dict) else "fp32"
 
     # ------------------------------------------------------------------ running
     def decode(
@@ -190,21 +221,55 @@ class GeneratorSession:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="gexgen-noise")
         return self._pool
 
+    def _mean_eps(self, rows: int) -> np.ndarray:
+        """Zeros for the ``eps`` input (the decoder mean), shared and never written."""
+        if self._zeros is None or len(self._zeros) < rows:
+            self._zeros = np.zeros((rows, len(self.info.genes)), np.float32)
+        return self._zeros[:rows]
+
     def _fill(
         self,
         out: np.ndarray,
         start: int,
         seed: int,
         output: str,
-        plan: ConditionPlan,
-        z: np.ndarray,
-        eps: np.ndarray | None,
-    ) -> dict[str, np.ndarray]:
-        """Generate rows ``start : start + len(out)`` into ``out``; return their codes."""
-        fill_noise(seed, start, z, eps, pool=self._noise_pool(), workers=self.threads)
-        codes = plan.codes(start, start + len(out))
-        self._run_into(out, output, z, codes, eps)
-        return codes
+        codes: Mapping[str, np.ndarray],
+        mean: bool = False,
+    ) -> None:
+        """Generate rows ``start : start + len(out)`` into ``out``, given their label codes.
+
+        Runs of ``run_batch`` rows: draw the run's noise (all threads), then run the
+        graph on it (all threads), so the noise is read back from cache.
+        """
+        size = self._graph.run_batch
+        size = max(BLOCK_ROWS, size - size % BLOCK_ROWS)
+        draw_eps = self.info.noise_input and not mean
+        try:
+            z_all, eps_all = self._free_scratch.pop()
+        except IndexError:
+            n_genes = len(self.info.genes)
+            z_all = np.empty((size, self.info.n_latent), np.float32)
+            eps_all = np.empty((size, n_genes), np.float32) if self.info.noise_input else None
+        try:
+            for lo, hi in _run_batches(start, start + len(out), size):
+                rows = hi - lo
+                z = z_all[:rows]
+                eps = None if eps_all is None else eps_all[:rows]
+                fill_noise(
+                    seed,
+                    lo,
+                    z,
+                    eps if draw_eps else None,
+                    pool=self._noise_pool(),
+                    workers=self.threads,
+                    stream=self.noise_stream,
+                )
+                if self.info.noise_input and mean:
+                    eps = self._mean_eps(rows)
+                run_codes = {name: c[lo - start : hi - start] for name, c in codes.items()}
+                self._run_into(out[lo - start : hi - start], output, z, run_codes, eps)
+        finally:
+            self._free_scratch.append((z_all, eps_all))
 
     def plan(
         self, n: int, conditions: Any = "training", seed: int = 0, mix: Mix = "training"
@@ -221,19 +286,21 @@ class GeneratorSession:
         chunk_size: int = 65_536,
         mix: Mix = "training",
         reuse_buffers: bool = False,
+        mean: bool = False,
     ) -> Iterator[ProfileChunk]:
         """Yield the n profiles of ``sample`` as consecutive chunks of ``chunk_size`` rows.
 
         The profiles are identical to ``sample(n, ...)`` whatever ``chunk_size``.
         With ``reuse_buffers`` every chunk is written into the same arrays (copy a
         chunk to keep it past the next iteration); streaming writers use it.
+        ``mean`` is as in :meth:`sample`.
         """
         n, seed = _check_n(n), check_seed(seed)
         _output_name(space)
         if isinstance(chunk_size, bool) or int(chunk_size) < 1:
             raise GexgenError(f"chunk_size must be a positive integer, got {chunk_size!r}")
         plan = self.plan(n, conditions, seed, mix)
-        return self.iter_planned(n, plan, seed, space, chunk_size, int(reuse_buffers))
+        return self.iter_planned(n, plan, seed, space, chunk_size, int(reuse_buffers), mean)
 
     def iter_planned(
         self,
@@ -243,6 +310,7 @@ class GeneratorSession:
         space: Space,
         chunk_size: int,
         n_buffers: int = 0,
+        mean: bool = False,
     ) -> Iterator[ProfileChunk]:
         """``iter_chunks`` with conditions already planned (``plan``); chunk values cycle
         through ``n_buffers`` arrays (0: a fresh array per chunk). Writers use 2 buffers
@@ -251,15 +319,20 @@ class GeneratorSession:
         if isinstance(chunk_size, bool) or int(chunk_size) < 1:
             raise GexgenError(f"chunk_size must be a positive integer, got {chunk_size!r}")
         chunk_size = min(int(chunk_size), max(n, 1))
-        return self._chunks(n, plan, seed, output, chunk_size, n_buffers)
+        return self._chunks(n, plan, seed, output, chunk_size, n_buffers, bool(mean))
 
     def _chunks(
-        self, n: int, plan: ConditionPlan, seed: int, output: str, chunk_size: int, n_buffers: int
+        self,
+        n: int,
+        plan: ConditionPlan,
+        seed: int,
+        output: str,
+        chunk_size: int,
+        n_buffers: int,
+        mean: bool,
     ) -> Iterator[ProfileChunk]:
         n_genes = len(self.info.genes)
-        z = np.empty((chunk_size, self.info.n_latent), dtype=np.float32)
-        eps = np.empty((chunk_size, n_genes), np.float32) if self.info.noise_input else None
-        buffers = [np.empty((chunk_size, n_genes), np.float32) for _ in range(n_buffers)]
+        buffers = self._take_buffers((chunk_size, n_genes), n_buffers)
         label_values = {label.name: label.values for label in self.info.labels}
         for index, start in enumerate(range(0, n, chunk_size)):
             rows = min(chunk_size, n - start)
@@ -268,10 +341,27 @@ class GeneratorSession:
                 if buffers
                 else np.empty((rows, n_genes), np.float32)
             )
-            codes = self._fill(
-                out, start, seed, output, plan, z[:rows], None if eps is None else eps[:rows]
-            )
+            codes = plan.codes(start, start + rows)
+            self._fill(out, start, seed, output, codes, mean)
             yield ProfileChunk(start, out, codes, label_values)
+
+    def _take_buffers(self, shape: tuple[int, int], count: int) -> list[np.ndarray]:
+        """``count`` chunk arrays: ones this session made before and that nothing uses
+        any more (no array or view of them is alive: a writer may still hold the last
+        chunk of a finished iteration), else new ones (up to 4 of a shape are kept)."""
+        with self._lock:
+            kept = self._kept_buffers.setdefault(shape, [])
+            chosen: list[np.ndarray] = []
+            for index in range(len(kept)):
+                if len(chosen) == count:
+                    break
+                if sys.getrefcount(kept[index]) <= _UNREFERENCED:
+                    chosen.append(kept[index])
+            while len(chosen) < count:
+                chosen.append(np.empty(shape, np.float32))
+                if len(kept) < 4:
+                    kept.append(chosen[-1])
+            return chosen
 
     def sample(
         self,
@@ -281,6 +371,7 @@ class GeneratorSession:
         space: Space = "expression",
         as_frame: bool = True,
         mix: Mix = "training",
+        mean: bool = False,
     ) -> pd.DataFrame | tuple[np.ndarray, pd.DataFrame]:
         """Draw ``n`` profiles.
 
@@ -303,28 +394,19 @@ class GeneratorSession:
             else a tuple (float32 matrix, labels DataFrame).
         mix
             How labels that ``conditions`` leaves free are drawn.
+        mean
+            For generators with a decoder noise input (``eps``): the decoder mean
+            (``eps = 0``), with the same latent noise and labels as the sampled
+            profiles of the same seed. Generators without one always give it.
         """
+        import pandas as pd
+
         n, seed, output = _check_n(n), check_seed(seed), _output_name(space)
         plan = self.plan(n, conditions, seed, mix)
-        n_genes = len(self.info.genes)
-        matrix = np.empty((n, n_genes), dtype=np.float32)
-        step = 65_536
-        z = np.empty((min(step, n), self.info.n_latent), dtype=np.float32)
-        eps = np.empty((min(step, n), n_genes), np.float32) if self.info.noise_input else None
-        for start in range(0, n, step):
-            rows = min(step, n - start)
-            self._fill(
-                matrix[start : start + rows],
-                start,
-                seed,
-                output,
-                plan,
-                z[:rows],
-                None if eps is None else eps[:rows],
-            )
-        labels = _labels_frame(
-            plan.codes(0, n), {label.name: label.values for label in self.info.labels}
-        )
+        matrix = np.empty((n, len(self.info.genes)), dtype=np.float32)
+        codes = plan.codes(0, n)
+        self._fill(matrix, 0, seed, output, codes, bool(mean))
+        labels = _labels_frame(codes, {label.name: label.values for label in self.info.labels})
         if not self.info.labels:
             labels = pd.DataFrame(index=pd.RangeIndex(n))
         if not as_frame:
@@ -335,10 +417,14 @@ class GeneratorSession:
         return frame
 
     def close(self) -> None:
-        """Stop the noise threads (the session is freed with the object)."""
+        """Stop the noise threads and drop the kept arrays (the session is freed with
+        the object)."""
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+        self._free_scratch.clear()
+        self._kept_buffers.clear()
+        self._zeros = None
 
     def __enter__(self) -> GeneratorSession:
         return self
@@ -363,3 +449,28 @@ def _output_name(space: str) -> str:
     if space not in SPACES:
         raise GexgenError(f"space must be one of {list(SPACES)}, got {space!r}")
     return _OUTPUT_OF_SPACE[space]
+
+
+def _noise_stream_of(info: GeneratorInfo, where: str) -> int:
+    """The file's noise stream version (``metadata["noise_stream"]``, 1 when absent)."""
+    stream = info.metadata.get("noise_stream", 1)
+    if isinstance(stream, bool) or not isinstance(stream, int) or stream < 1:
+        raise GexgenError(
+            f"{where}: metadata noise_stream is {stream!r}, expected a positive integer; "
+            "re-export the generator"
+        )
+    if stream not in NOISE_STREAM_VERSIONS:
+        raise GexgenError(
+            f"{where}: the generator draws noise stream {stream}; this gexgen draws streams "
+            f"{list(NOISE_STREAM_VERSIONS)}: upgrade gexgen"
+        )
+    return stream
+
+
+def _run_batches(start: int, stop: int, size: int) -> Iterator[tuple[int, int]]:
+    """``[lo, hi)`` pieces of ``[start, stop)`` cut at absolute multiples of ``size``."""
+    lo = start
+    while lo < stop:
+        hi = min(stop, (lo // size + 1) * size)
+        yield lo, hi
+        lo = hi

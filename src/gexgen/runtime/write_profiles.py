@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from gexgen import __version__
 from gexgen._outputs import check_output_file
 from gexgen.errors import GexgenError
 from gexgen.runtime.anndata_conventions import obs_name_prefix, units_of
@@ -84,7 +84,12 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 
 def profile_metadata(
-    session: GeneratorSession, n: int, seed: int, space: Space, conditions: Any
+    session: GeneratorSession,
+    n: int,
+    seed: int,
+    space: Space,
+    conditions: Any,
+    mean: bool = False,
 ) -> dict[str, Any]:
     """The metadata stored with generated profiles (``gexgen.runtime.profile_format``).
 
@@ -92,6 +97,8 @@ def profile_metadata(
     that the rows are synthetic, their units, and how rows are named in AnnData
     (``gexgen.runtime.anndata_conventions``).
     """
+    from gexgen import __version__  # looked up lazily (importlib.metadata costs start-up time)
+
     info = session.info
     units = info.metadata.get("units")
     return {
@@ -106,6 +113,7 @@ def profile_metadata(
         "labels": [label.name for label in info.labels],
         "seed": int(seed),
         "obs_names": f"{obs_name_prefix(seed)}<row>",
+        "mean": bool(mean),
         "conditions": conditions,
         "gexgen_version": __version__,
         "generator": {
@@ -136,6 +144,7 @@ def write_profiles(
     overwrite: bool = False,
     force: bool = False,
     stream_format: str | None = None,
+    mean: bool = False,
 ) -> Path:
     """Write ``session.sample(n, ...)`` to ``out`` (.parquet, .h5ad, .npy or .csv).
 
@@ -150,6 +159,9 @@ def write_profiles(
     An existing ``out`` (or sidecar) is refused unless ``overwrite``; an ``n``
     whose estimated file size exceeds the free space of ``out``'s disk is
     refused unless ``force`` (both before any profile is generated).
+
+    ``mean`` writes the decoder mean (see
+    ``GeneratorSession.sample``).
 
     Examples
     --------
@@ -169,9 +181,9 @@ def write_profiles(
             f"--out - (stdout) needs --format parquet, csv or npy, got {stream_format!r}"
         )
     plan = session.plan(n, conditions, seed, mix)
-    chunks = session.iter_planned(n, plan, seed, space, chunk_size, n_buffers=2)
+    chunks = session.iter_planned(n, plan, seed, space, chunk_size, n_buffers=2, mean=mean)
     info = session.info
-    metadata = profile_metadata(session, n, seed, space, plan.description)
+    metadata = profile_metadata(session, n, seed, space, plan.description, mean)
     label_values = {label.name: label.values for label in info.labels}
     with profile_writer(
         STDOUT if to_stdout else out, n, info.genes, label_values, metadata, info.entrez_ids,
@@ -199,6 +211,8 @@ def _finish(pending: tuple[Future[None], int] | None, bar: Any) -> None:
 
 
 def _progress(total: int, name: str, enabled: bool) -> Any:
+    if not enabled:  # tqdm.auto imports asyncio: skip it when nothing is shown
+        return _NoProgress()
     from tqdm.auto import tqdm
 
     return tqdm(
@@ -209,3 +223,8 @@ def _progress(total: int, name: str, enabled: bool) -> Any:
         disable=not enabled,
         dynamic_ncols=True,
     )
+
+
+class _NoProgress(contextlib.nullcontext):
+    def update(self, n: int) -> None:
+        pass

@@ -1,0 +1,42 @@
+"""Start-up: the CLI and the generation path do not import what a 1-profile run does not use."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
+from tiny_generator import write_generator  # noqa: E402
+
+HEAVY = ("pandas", "anndata", "h5py", "torch", "numba", "sklearn", "scipy", "onnx", "dask")
+
+
+def _imported_after(code: str) -> set[str]:
+    probe = f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    return set(out.split())
+
+
+def test_import_gexgen_cli_loads_no_heavy_module():
+    loaded = _imported_after("import gexgen.cli")
+    assert not [m for m in (*HEAVY, "numpy", "onnxruntime", "pyarrow") if m in loaded]
+
+
+def test_one_profile_generate_loads_no_pandas_numba_or_torch(tmp_path):
+    gen = write_generator(
+        tmp_path / "g.onnx", seed=1, noise_input=True, metadata_overrides={"noise_stream": 2}
+    ).path
+    out = tmp_path / "x.npy"
+    code = (
+        "import sys\nfrom gexgen.cli import app\n"
+        f"sys.argv = ['gexgen', 'generate', {str(gen)!r}, '--n', '1', '--out', {str(out)!r}, "
+        "'--no-progress']\n"
+        "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code"
+    )
+    loaded = _imported_after(code)
+    assert out.exists()
+    assert "onnxruntime" in loaded  # the probe saw the run
+    assert not [m for m in HEAVY if m in loaded]
