@@ -81,6 +81,17 @@ def test_plan_partitions_cover_rows_once():
         plan_partitions(10, 0)
 
 
+def test_session_start_row_gives_the_same_rows(generator):
+    with GeneratorSession(generator) as session:
+        plan = session.plan(3_000, "training", SEED)
+        whole = session.sample(3_000, seed=SEED, as_frame=False)[0]
+        chunks = list(session.iter_planned(2_600, plan, SEED, "expression", 256, start=1_000))
+        with pytest.raises(GexgenError, match="start"):
+            session.iter_planned(10, plan, SEED, "expression", 256, start=11)
+    assert chunks[0].start == 1_000 and chunks[-1].start + len(chunks[-1].values) == 2_600
+    assert np.array_equal(np.concatenate([c.values for c in chunks]), whole[1_000:2_600])
+
+
 def test_is_dataset_path(tmp_path):
     assert is_dataset_path(tmp_path)  # an existing folder
     assert is_dataset_path(tmp_path / "new")
@@ -236,7 +247,9 @@ def test_cli_refuses_existing_folder_without_overwrite(generator, tmp_path, dask
     result = runner.invoke(app, base + address)
     assert result.exit_code == 1
     assert "already holds a dataset" in result.output and "--overwrite" in result.output
-    result = runner.invoke(app, base + ["--workers", "1", "--overwrite"])
+    result = runner.invoke(
+        app, base + ["--scheduler", dask_client.scheduler.address, "--overwrite"]
+    )
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / MANIFEST_NAME).read_text())
     assert manifest["partition_rows"] == 131_072 and len(manifest["partitions"]) == 1
@@ -249,7 +262,7 @@ def test_cli_rejects_dataset_options_for_a_file(generator, tmp_path):
     assert result.exit_code == 1 and "dataset folder" in result.output
 
 
-def test_per_row_conditions_are_cut_per_partition(generator, tmp_path):
+def test_per_row_conditions_are_cut_per_partition(generator, tmp_path, dask_client):
     import pandas as pd
 
     with GeneratorSession(generator) as session:
@@ -262,7 +275,9 @@ def test_per_row_conditions_are_cut_per_partition(generator, tmp_path):
         )
         want = session.sample(50, conditions=conditions, seed=3)
     out = tmp_path / "ds"
-    generate(generator, out, 50, conditions=conditions, seed=3, partition_rows=17, workers=1)
+    generate(
+        generator, out, 50, conditions=conditions, seed=3, partition_rows=17, scheduler=dask_client
+    )
     got = open_dataset(out)
     assert np.array_equal(got.read(), want[session.genes].to_numpy())
     assert (got.labels["tissue"].astype(str).to_numpy() == want["tissue"].astype(str)).all()
