@@ -101,7 +101,11 @@ def generation(gen: Path, work: Path, n: int, rows: int, seed: int) -> dict[str,
             ) as cluster,
             Client(cluster) as client,
         ):
-            client.run(lambda: None)  # workers up before the clock starts
+            # warm-up, not timed: each worker opens the generator and compiles the scan kernels
+            warm = work / f"warm{workers}"
+            generate(gen, warm, 1_024 * workers, seed=seed, partition_rows=1_024, scheduler=client)
+            if workers == 2:
+                warm_scan(warm, client)
             out = work / f"cluster{workers}"
             seconds, _ = _timed(
                 lambda out=out, client=client: generate(
@@ -112,6 +116,18 @@ def generation(gen: Path, work: Path, n: int, rows: int, seed: int) -> dict[str,
             if workers == 2:
                 scan = gamma_scan(work, client, n)
     return {"generation": result, "scan": scan}
+
+
+def warm_scan(folder: Path, client: Any) -> None:
+    from gexgen.distributed import open_dataset
+    from gexgen.distributed._executor import open_executor
+    from gexgen.distributed.evaluate_dataset import scan_dataset
+    from gexgen.metrics._sources import ProfileSet
+
+    table = open_dataset(folder)
+    warm = ProfileSet("warm", table.genes, table.labels, table.space, table=table)
+    with open_executor(client) as executor:
+        scan_dataset(warm, None, len(table.genes), ["tissue"], 100, 0, 2, 512, executor=executor)
 
 
 def gamma_scan(work: Path, client: Any, n: int) -> dict[str, Any]:
@@ -166,7 +182,7 @@ def report(results: dict[str, Any], nodes: int, cores: int) -> list[str]:
         f"  single process                      {scan1:>10,.0f} profiles/s per core",
         f"  LocalCluster, 2 workers             {scan2 / 2:>10,.0f} profiles/s per core"
         f"   per-core ratio to single {scan2 / 2 / scan1:.2f}",
-        f"  |gamma(single, distributed) - 1|    {s['gamma_self_diff']:.1e}",
+        f"  |gamma(one-pass, map-reduce) - gamma(one-pass, one-pass)| {s['gamma_self_diff']:.1e}",
     ]
     per_core = min(n / g["cluster2_s"] / 2, rate1)
     total = 1e9
@@ -187,7 +203,7 @@ def report(results: dict[str, Any], nodes: int, cores: int) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=4 * 131_072, help="profiles to generate")
+    parser.add_argument("--n", type=int, default=2 * 131_072, help="profiles to generate")
     parser.add_argument("--partition-rows", type=int, default=131_072)
     parser.add_argument("--generator", type=Path, default=None, help="default: paper-shaped")
     parser.add_argument("--nodes", type=int, default=100)
