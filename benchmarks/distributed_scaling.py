@@ -97,7 +97,7 @@ def generation(gen: Path, work: Path, n: int, rows: int, seed: int) -> dict[str,
 
         with (
             LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
             ) as cluster,
             Client(cluster) as client,
         ):

@@ -42,7 +42,7 @@ def _dask_client(scheduler: Any, workers: int | None) -> contextlib.AbstractCont
                 n_workers=workers or os.cpu_count() or 1,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",
             )
         )
         client = stack.enter_context(Client(cluster))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,7 +146,7 @@ def write_partition(
         task.seed,
         task.space,
         task.chunk_rows,
-        n_buffers=1,
+        n_buffers=2,
         start=task.start,
     )
     with profile_writer(
@@ -157,11 +158,26 @@ def write_partition(
         info.entrez_ids,
         task.parquet or ParquetOptions(),
     ) as writer:
-        for chunk in chunks:
-            writer.write(chunk.start - task.start, chunk.values, chunk.codes)
-            if after_chunk is not None:
-                after_chunk(writer.rows_written)
+        # as in write_profiles: one thread writes chunk k (buffer k % 2) while this one
+        # generates chunk k + 1; leaving the pool waits for the last write
+        with ThreadPoolExecutor(1, thread_name_prefix="gexgen-writer") as pool:
+            pending: Future[None] | None = None
+            for chunk in chunks:
+                _finish(pending, writer, after_chunk)
+                pending = pool.submit(
+                    writer.write, chunk.start - task.start, chunk.values, chunk.codes
+                )
+            _finish(pending, writer, after_chunk)
     return {"rows": rows, "bytes": Path(task.out).stat().st_size}
+
+
+def _finish(
+    pending: Future[None] | None, writer: Any, after_chunk: Callable[[int], None] | None
+) -> None:
+    if pending is not None:
+        pending.result()  # re-raises a failed write here
+        if after_chunk is not None:
+            after_chunk(writer.rows_written)
 
 
 @dataclass(frozen=True)

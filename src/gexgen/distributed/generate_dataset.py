@@ -6,7 +6,6 @@ import hashlib
 import os
 import shutil
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -219,11 +218,18 @@ def _generate(
         )
         for p in todo
     ]
-    started = time.perf_counter()
-    finished = rows_done = 0
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=sum(p.rows for p in todo),
+        desc=f"generating {folder.name}/",
+        unit=" profiles",
+        unit_scale=True,
+        disable=not progress,
+        dynamic_ncols=True,
+    )
 
     def record(index: int, result: dict[str, Any]) -> None:
-        nonlocal finished, rows_done
         entry = manifest["partitions"][todo[index].index]
         if int(result["rows"]) != entry["rows"]:
             raise GexgenError(
@@ -231,13 +237,10 @@ def _generate(
             )
         entry.update(complete=True, bytes=int(result["bytes"]))
         write_manifest(folder, manifest)
-        finished += 1
-        rows_done += entry["rows"]
-        rate = rows_done / max(time.perf_counter() - started, 1e-9)
-        say(f"partition {entry['index']} done ({finished}/{len(todo)}, {rate:,.0f} profiles/s)")
+        bar.update(entry["rows"])
 
     if tasks:
-        with open_executor(scheduler, workers) as executor:
+        with bar, open_executor(scheduler, workers) as executor:
             run_ordered(executor, task_function, tasks, lambda i, r: None, on_done=record)
     missing = [e["index"] for e in manifest["partitions"] if not e["complete"]]
     if missing:  # pragma: no cover - run_ordered raises first
