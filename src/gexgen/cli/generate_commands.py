@@ -109,7 +109,7 @@ def generate(
     if scheduler is not None or is_dataset_path(out):
         _generate_dataset(
             generator, out, n, conditions, mix, seed, space, scheduler, partition_rows,
-            workers, resume, overwrite, progress,
+            workers, resume, overwrite, progress, providers, threads, chunk_size,
         )  # fmt: skip
         return
     if partition_rows is not None or resume:
@@ -156,7 +156,12 @@ def _generate_dataset(
     resume: bool,
     overwrite: bool,
     progress: bool,
+    providers: str | None,
+    threads: int | None,
+    chunk_size: int,
 ) -> None:
+    """The DIR/ branch of ``generate``: each task runs one onnxruntime thread unless
+    --threads says otherwise."""
     from gexgen.distributed import generate as generate_dataset
 
     started = time.perf_counter()
@@ -174,6 +179,9 @@ def _generate_dataset(
         resume=resume,
         overwrite=overwrite,
         progress=progress,
+        providers=providers or "cpu",
+        threads=threads or 1,
+        chunk_rows=chunk_size,
     )
     seconds = time.perf_counter() - started
     typer.echo(

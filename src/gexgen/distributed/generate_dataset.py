@@ -26,7 +26,12 @@ from gexgen.distributed._layout import (
     remove_stale_temporaries,
     write_manifest,
 )
-from gexgen.distributed._partition import RowRangePlan, WriteTask, write_partition
+from gexgen.distributed._partition import (
+    WRITE_CHUNK_ROWS,
+    RowRangePlan,
+    WriteTask,
+    write_partition,
+)
 from gexgen.errors import GexgenError
 from gexgen.runtime.conditions import ConditionPlan, Mix
 from gexgen.runtime.profile_format import PROFILE_FORMAT_NAME, PROFILE_FORMAT_VERSION, Space
@@ -54,6 +59,9 @@ def generate(
     overwrite: bool = False,
     parquet: ParquetOptions = ParquetOptions(),
     progress: bool = False,
+    providers: str | list[str] | None = "cpu",
+    threads: int = 1,
+    chunk_rows: int = WRITE_CHUNK_ROWS,
 ) -> dict[str, Any]:
     """Write ``n`` profiles to the dataset folder ``out``, one parquet file per row range.
 
@@ -81,6 +89,9 @@ def generate(
         Keep the partitions a previous run of the same generation completed.
     overwrite
         Replace an existing dataset in ``out``.
+    providers, threads, chunk_rows
+        onnxruntime providers and threads of each task (one task per core by
+        default), and the rows it generates at a time.
 
     Returns
     -------
@@ -107,6 +118,9 @@ def generate(
         overwrite=overwrite,
         parquet=parquet,
         progress=progress,
+        providers=providers,
+        threads=threads,
+        chunk_rows=chunk_rows,
     )
 
 
@@ -126,6 +140,9 @@ def _generate(
     overwrite: bool,
     parquet: ParquetOptions,
     progress: bool,
+    providers: str | list[str] | None = "cpu",
+    threads: int = 1,
+    chunk_rows: int = WRITE_CHUNK_ROWS,
     task_function: Callable[[WriteTask], dict[str, Any]] = write_partition,
 ) -> dict[str, Any]:
     """``generate`` with the partition function as a parameter (tests inject failures)."""
@@ -215,6 +232,9 @@ def _generate(
             plan=_task_plan(plan, p.start, p.stop),
             metadata={**file_metadata, "partition": {"index": p.index, "start": p.start}},
             parquet=parquet,
+            threads=int(threads),
+            providers=providers,
+            chunk_rows=int(chunk_rows),
         )
         for p in todo
     ]
