@@ -87,3 +87,20 @@ def test_nearest_throughput_agrees_with_sklearn_and_reports_ceiling(tmp_path: Pa
     assert rows["agreement"]["share"] == 1.0
     assert rows["gexgen"]["seconds"] > 0 and rows["ceiling"]["ratio_to_ceiling"] == 1.0
     assert "(ceiling)" in text
+
+
+def test_distributed_scaling_reports_ratios(tmp_path: Path) -> None:
+    out = tmp_path / "distributed.json"
+    text = _run(
+        "distributed_scaling.py",
+        *("--n", "2048", "--partition-rows", "1024", "--workdir", str(tmp_path)),
+        *("--json", str(out)),
+    )
+    results = json.loads(out.read_text())
+    generation = results["generation"]
+    assert generation["n"] == 2048 and generation["partition_rows"] == 1024
+    assert all(generation[k] > 0 for k in ("single_s", "cluster1_s", "cluster2_s"))
+    assert results["scan"]["gamma_self_diff"] < 1e-9
+    assert text.count("per-core ratio to single") == 3
+    assert "partition overhead" in text and "paper model: 1e9 profiles" in text
+    assert not list(tmp_path.glob("gexgen_bench_*")), "scratch folder left behind"

@@ -98,11 +98,29 @@ def evaluate(
             "synthetic ones per class, 5 seeds (about 20 s on the demo cohort)."
         ),
     ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="With --synthetic DIR/: Dask scheduler address (tcp://HOST:8786) or "
+            "'local'; default a local process pool. Needs gexgen[dask].",
+            metavar="ADDRESS|local",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Local processes for --synthetic DIR/ (default: cores)."),
+    ] = None,
 ) -> None:
     """Score synthetic profiles against real ones; write metrics.json and an HTML report.
 
+    A --synthetic dataset folder (from gexgen generate --out DIR/) is scanned one
+    partition per task, on local processes or a Dask cluster (--scheduler).
+
     Example: gexgen evaluate --real cohort.h5ad --model generator.onnx --out report/
     --augmentation
+
+    Example: gexgen evaluate --real cohort.h5ad --synthetic synthetic/ --out report/
+    --scheduler tcp://10.0.0.5:8786
     """
     if (synthetic is None) == (model is None):
         raise GexgenError("give exactly one of --synthetic FILE or --model GENERATOR.onnx")
@@ -126,16 +144,29 @@ def evaluate(
         synthetic_space=synthetic_space,
         augmentation=augmentation,
     )
-    metrics = run_evaluation(
-        real,
-        synthetic=synthetic,
-        model=model,
-        out_dir=out,
-        config=config,
-        report=report,
-        progress=progress,
-        overwrite=overwrite,
-    )
+    if scheduler is not None or (synthetic is not None and synthetic.is_dir()):
+        if synthetic is None or not synthetic.is_dir():
+            raise GexgenError(
+                f"--scheduler scores a dataset folder: give --synthetic DIR/ (from gexgen "
+                f"generate --out DIR/), got {str(synthetic or model)!r}"
+            )
+        from gexgen.distributed import evaluate as evaluate_dataset
+
+        metrics = evaluate_dataset(
+            real, synthetic, out, config, scheduler=scheduler, workers=workers,
+            report=report, progress=progress, overwrite=overwrite,
+        )  # fmt: skip
+    else:
+        metrics = run_evaluation(
+            real,
+            synthetic=synthetic,
+            model=model,
+            out_dir=out,
+            config=config,
+            report=report,
+            progress=progress,
+            overwrite=overwrite,
+        )
     from gexgen.metrics.summary import summary_lines
 
     for line in summary_lines(metrics):

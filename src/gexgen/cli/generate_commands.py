@@ -100,14 +100,64 @@ def generate(
             "noise input; same latent noise and labels as without."
         ),
     ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://HOST:8786) or 'local' (a LocalCluster); "
+            "writes a partitioned dataset (--out DIR/). Needs gexgen[dask].",
+            metavar="ADDRESS|local",
+        ),
+    ] = None,
+    partition_rows: Annotated[
+        int | None,
+        typer.Option(help="Rows per partition file of a DIR/ output (default 131,072)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Local processes for a DIR/ output or --scheduler local (default: cores)."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Finish an interrupted DIR/ output, keeping complete partitions.")
+    ] = False,
 ) -> None:
     """Generate synthetic profiles from a generator file, streamed chunk by chunk to a file.
+
+    An --out without extension (DIR/) writes a partitioned dataset: one parquet file per
+    row range plus _manifest.json, on local processes or a Dask cluster (--scheduler),
+    with the same rows as a single file.
 
     Example: gexgen generate generator.onnx --n 1000000 --condition tissue=kidney
     --condition status=tumor --seed 0 --out synthetic.parquet --compression zstd
 
     To stdout: gexgen generate generator.onnx --n 1000 --out - --format csv | head
+
+    Example: gexgen generate generator.onnx --n 100000000 --seed 0 --out synthetic/
+    --scheduler tcp://10.0.0.5:8786
     """
+    from gexgen.distributed._layout import is_dataset_path
+
+    conditions = parse_conditions(condition or [])
+    if scheduler is not None or is_dataset_path(out):
+        single_file_only = {"--mean": mean, "--format": format is not None,
+                            "--compression": compression is not None, "--force": force}
+        given = [name for name, used in single_file_only.items() if used]
+        if given:
+            raise GexgenError(
+                f"{', '.join(given)} apply to a single output file, not to the dataset folder "
+                f"{str(out)!r}; leave them out or give --out FILE.parquet"
+            )
+        _generate_dataset(
+            generator, out, n, conditions, mix, seed, space, scheduler, partition_rows,
+            workers, resume, overwrite, progress, providers, threads, chunk_size,
+        )  # fmt: skip
+        return
+    if partition_rows is not None or resume:
+        raise GexgenError(
+            f"--partition-rows and --resume apply to a dataset folder, not {str(out)!r}; "
+            "give --out DIR/ (no extension)"
+        )
     from gexgen.runtime import GeneratorSession, ParquetOptions, write_profiles
     from gexgen.runtime.profile_writers import sidecars_of
 
@@ -124,7 +174,6 @@ def generate(
         raise GexgenError(f"--compression must be one of {list(codecs)}, got {compression!r}")
     codec = compression or "none"
     parquet = ParquetOptions(compression=codec, byte_stream_split=codec != "none")  # type: ignore[arg-type]
-    conditions = parse_conditions(condition or [])
     started = time.perf_counter()
     with GeneratorSession(generator, providers=providers, threads=threads) as session:
         write_profiles(
@@ -151,6 +200,55 @@ def generate(
         f"{f'stdout ({format})' if to_stdout else out}{beside} in "
         f"{seconds:.1f} s ({n / max(seconds, 1e-9):,.0f} profiles/s)",
         err=to_stdout,  # stdout carries the profiles
+    )
+
+
+def _generate_dataset(
+    generator: Path,
+    out: Path,
+    n: int,
+    conditions: dict[str, str],
+    mix: str,
+    seed: int,
+    space: str,
+    scheduler: str | None,
+    partition_rows: int | None,
+    workers: int | None,
+    resume: bool,
+    overwrite: bool,
+    progress: bool,
+    providers: str | None,
+    threads: int | None,
+    chunk_size: int,
+) -> None:
+    """The DIR/ branch of ``generate``: each task runs one onnxruntime thread unless
+    --threads says otherwise."""
+    from gexgen.distributed import generate as generate_dataset
+
+    started = time.perf_counter()
+    manifest = generate_dataset(
+        generator,
+        out,
+        n,
+        conditions=conditions,
+        seed=seed,
+        space=space,  # type: ignore[arg-type]
+        mix=mix,  # type: ignore[arg-type]
+        partition_rows=partition_rows,
+        scheduler=scheduler,
+        workers=workers,
+        resume=resume,
+        overwrite=overwrite,
+        progress=progress,
+        providers=providers or "cpu",
+        threads=threads or 1,
+        chunk_rows=chunk_size,
+    )
+    seconds = time.perf_counter() - started
+    typer.echo(
+        f"wrote {n:,} profiles x {manifest['genes']} genes ({space}) to {out}/ as "
+        f"{len(manifest['partitions'])} partitions in {seconds:.1f} s "
+        f"({n / max(seconds, 1e-9):,.0f} profiles/s)"
     )
 
 

@@ -27,7 +27,13 @@ import numpy as np
 from gexgen.errors import GexgenError
 from gexgen.metrics._config import PARALLEL_JIT_FLAGS
 
-__all__ = ["CorrelationAccumulator", "GeneCorrelation", "gene_correlation", "Precision"]
+__all__ = [
+    "CorrelationAccumulator",
+    "GeneCorrelation",
+    "gene_correlation",
+    "pilot_shift",
+    "Precision",
+]
 
 Precision = Literal["float32", "float64"]
 _PRECISIONS = ("float32", "float64")
@@ -105,7 +111,7 @@ class GeneCorrelation:
 
 
 class CorrelationAccumulator:
-    """Accumulate gene-gene correlation over row chunks in bounded memory.
+    r"""Accumulate gene-gene correlation over row chunks in bounded memory.
 
     Parameters
     ----------
@@ -116,6 +122,10 @@ class CorrelationAccumulator:
         float64, ~2x faster; ``"float64"``: every product in float64.
     block_rows
         Rows per Gram product; bounds the extra memory.
+    shift
+        Per-gene values subtracted before the products (default: the mean of
+        the first rows seen). Accumulators that share a shift can be
+        :meth:`merge`\ d, e.g. one per partition of a dataset.
 
     Examples
     --------
@@ -132,6 +142,7 @@ class CorrelationAccumulator:
         *,
         precision: Precision = "float32",
         block_rows: int = DEFAULT_BLOCK_ROWS,
+        shift: np.ndarray | None = None,
     ) -> None:
         if precision not in _PRECISIONS:
             raise GexgenError(f"precision must be one of {list(_PRECISIONS)}, got {precision!r}")
@@ -144,6 +155,13 @@ class CorrelationAccumulator:
         self.block_rows = int(block_rows)
         self._dtype = np.dtype(precision)
         self._shift: np.ndarray | None = None
+        if shift is not None:
+            shift = np.asarray(shift, dtype=np.float64)
+            if shift.shape != (self.n_genes,) or not np.isfinite(shift).all():
+                raise GexgenError(
+                    f"shift must hold {self.n_genes} finite values, got shape {shift.shape}"
+                )
+            self._shift = shift.astype(self._dtype)
         self._buffer: np.ndarray | None = None
         self._gram = np.zeros((self.n_genes, self.n_genes))
         self._gram_block = np.empty((self.n_genes, self.n_genes), dtype=self._dtype)
@@ -187,8 +205,8 @@ class CorrelationAccumulator:
         if not x.flags.c_contiguous:
             x = np.ascontiguousarray(x)
         if self._shift is None:
-            pilot = x[:_PILOT_ROWS].mean(axis=0, dtype=np.float64)[cols]
-            self._shift = pilot.astype(self._dtype)
+            self._shift = pilot_shift(x, cols).astype(self._dtype)
+        if self._buffer is None:
             self._buffer = np.empty((min(self.block_rows, x.shape[0]), self.n_genes), self._dtype)
         for start in range(0, x.shape[0], self.block_rows):
             self._add_block(x[start : start + self.block_rows], cols, identity)
@@ -214,6 +232,42 @@ class CorrelationAccumulator:
         np.minimum(self._min, mins.min(axis=0), out=self._min)
         np.maximum(self._max, maxs.max(axis=0), out=self._max)
         self.n_samples += m
+
+    def merge(self, other: CorrelationAccumulator) -> CorrelationAccumulator:
+        """Add the rows ``other`` accumulated (same genes, precision and shift); returns self.
+
+        Partitions scanned apart with one shared ``shift`` combine to what one
+        accumulator over all rows gives, up to the order of float64 additions.
+        """
+        if other.n_samples == 0:
+            return self
+        if (other.n_genes, other.precision) != (self.n_genes, self.precision):
+            raise GexgenError(
+                f"cannot merge an accumulator of {other.n_genes} genes ({other.precision}) "
+                f"into one of {self.n_genes} genes ({self.precision})"
+            )
+        if self._shift is None:
+            self._shift = other._shift
+        elif not np.array_equal(self._shift, other._shift):
+            raise GexgenError("cannot merge accumulators with different shifts; give both one")
+        self._gram += other._gram
+        self._sum += other._sum
+        np.minimum(self._min, other._min, out=self._min)
+        np.maximum(self._max, other._max, out=self._max)
+        self.n_samples += other.n_samples
+        self._n_chunks += other._n_chunks
+        return self
+
+    def __getstate__(self) -> dict:
+        # scratch buffers (up to ~63 MB) are not state: leave them out of pickles
+        state = dict(self.__dict__)
+        state["_buffer"] = None
+        state["_gram_block"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._gram_block = np.empty((self.n_genes, self.n_genes), dtype=self._dtype)
 
     def result(self) -> GeneCorrelation:
         """Means, standard deviations, zero-variance mask and correlation so far."""
@@ -241,6 +295,18 @@ class CorrelationAccumulator:
         return GeneCorrelation(
             n_samples=n, mean=mean, std=std, zero_variance=zero, correlation=corr
         )
+
+
+def pilot_shift(x: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
+    """The default shift: float64 mean of the first rows of ``x`` (the first chunk seen).
+
+    Examples
+    --------
+    >>> pilot_shift(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [2.0, 3.0]
+    """
+    pilot = np.asarray(x)[:_PILOT_ROWS].mean(axis=0, dtype=np.float64)
+    return pilot if columns is None else pilot[np.asarray(columns)]
 
 
 def gene_correlation(

@@ -407,10 +407,13 @@ def compute_metrics(
     config: EvaluateConfig = EvaluateConfig(),
     *,
     progress: bool = False,
+    scan_synthetic: Callable[..., _Scan] | None = None,
 ) -> Evaluation:
     """Load, align and score; see the module docstring. Nothing is written.
 
     ``progress`` prints each stage on stderr and a bar while large sets are read.
+    ``scan_synthetic`` replaces the one pass over the synthetic set (same arguments and
+    result as ``_scan``; ``gexgen.distributed`` maps it over partitions).
     """
     say = _reporter(progress)
     unknown = sorted(set(config.metrics) - set(ALL_METRICS))
@@ -444,7 +447,7 @@ def compute_metrics(
     args = (n_genes, label_cols, config.max_samples, config.seed)
     say(f"reading {test.n:,} real and {synth.n:,} synthetic profiles ({n_genes} genes)")
     real_scan = _scan(test, r_cols, *args, stream=1, chunk_rows=config.chunk_rows)
-    synth_scan = _scan(
+    synth_scan = (scan_synthetic or _scan)(
         synth, s_cols, *args, stream=2, chunk_rows=config.chunk_rows, progress=progress
     )
     for name, scan in (("real", real_scan), ("synthetic", synth_scan)):
@@ -584,6 +587,7 @@ def evaluate(
     report: bool = True,
     progress: bool = False,
     overwrite: bool = False,
+    scan_synthetic: Callable[..., _Scan] | None = None,
 ) -> dict[str, Any]:
     """Score synthetic against real profiles; write ``metrics.json`` and ``report.html``.
 
@@ -603,6 +607,8 @@ def evaluate(
         Folder for ``metrics.json`` and (``report=True``) ``report.html``.
     progress
         Print each stage on stderr, with a bar while large sets are read.
+    scan_synthetic
+        See :func:`compute_metrics`.
 
     Returns
     -------
@@ -615,7 +621,9 @@ def evaluate(
     >>> m["gamma"]["gamma"], m["gamma_ceiling"]["gamma"]  # doctest: +SKIP
     """
     out = check_output_folder(out_dir, overwrite, names=("metrics.json", "report.html"))
-    evaluation = compute_metrics(real, synthetic, model, config, progress=progress)
+    evaluation = compute_metrics(
+        real, synthetic, model, config, progress=progress, scan_synthetic=scan_synthetic
+    )
     out.mkdir(parents=True, exist_ok=True)
     if report:
         evaluation.metrics["report"] = "report.html"

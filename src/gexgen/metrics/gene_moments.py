@@ -112,8 +112,9 @@ class GroupMoments:
     """Per-gene count, mean and (population) std for every group of rows, streamed.
 
     Each row belongs to the overall group and to the group named by its key
-    (e.g. a label combination). Values are shifted by the first chunk's
-    column means before squaring, in float64.
+    (e.g. a label combination). Values are shifted by ``shift`` (default: the
+    first chunk's column means) before squaring, in float64; moments with one
+    shift can be merged.
 
     Examples
     --------
@@ -123,9 +124,16 @@ class GroupMoments:
     [2.0, 3.0]
     """
 
-    def __init__(self, n_genes: int) -> None:
+    def __init__(self, n_genes: int, shift: np.ndarray | None = None) -> None:
         self.n_genes = int(n_genes)
         self._shift: np.ndarray | None = None
+        if shift is not None:
+            shift = np.asarray(shift, dtype=np.float64)
+            if shift.shape != (self.n_genes,) or not np.isfinite(shift).all():
+                raise GexgenError(
+                    f"shift must hold {self.n_genes} finite values, got shape {shift.shape}"
+                )
+            self._shift = shift
         self._n: dict[str, int] = {}
         self._s1: dict[str, np.ndarray] = {}
         self._s2: dict[str, np.ndarray] = {}
@@ -160,6 +168,20 @@ class GroupMoments:
         counts = np.bincount(inverse, minlength=len(uniq))
         for code, key in enumerate(uniq):
             self._add(str(key), int(counts[code]), s1[code], s2[code])
+        return self
+
+    def merge(self, other: GroupMoments) -> GroupMoments:
+        """Add the rows of ``other`` (same genes and shift, e.g. a partition's); returns self."""
+        if other.n_genes != self.n_genes:
+            raise GexgenError(f"cannot merge moments of {other.n_genes} genes into {self.n_genes}")
+        if not other._n:
+            return self
+        if self._shift is None:
+            self._shift = other._shift
+        elif not np.array_equal(self._shift, other._shift):
+            raise GexgenError("cannot merge moments with different shifts; give both one")
+        for key, n in other._n.items():
+            self._add(key, n, other._s1[key], other._s2[key])
         return self
 
     @property

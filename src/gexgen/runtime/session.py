@@ -311,15 +311,22 @@ class GeneratorSession:
         chunk_size: int,
         n_buffers: int = 0,
         mean: bool = False,
+        start: int = 0,
     ) -> Iterator[ProfileChunk]:
         """``iter_chunks`` with conditions already planned (``plan``); chunk values cycle
         through ``n_buffers`` arrays (0: a fresh array per chunk). Writers use 2 buffers
-        so that one chunk is written while the next is generated."""
+        so that one chunk is written while the next is generated.
+
+        ``start`` skips to that row: the chunks then hold rows ``start : n`` of the
+        generation, identical to the same rows of a run from row 0 (partitioned
+        writers draw each row range on its own)."""
         n, seed, output = _check_n(n), check_seed(seed), _output_name(space)
         if isinstance(chunk_size, bool) or int(chunk_size) < 1:
             raise GexgenError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-        chunk_size = min(int(chunk_size), max(n, 1))
-        return self._chunks(n, plan, seed, output, chunk_size, n_buffers, bool(mean))
+        if isinstance(start, bool) or not 0 <= int(start) <= n:
+            raise GexgenError(f"start must be a row in 0..{n}, got {start!r}")
+        chunk_size = min(int(chunk_size), max(n - int(start), 1))
+        return self._chunks(n, plan, seed, output, chunk_size, n_buffers, bool(mean), int(start))
 
     def _chunks(
         self,
@@ -330,11 +337,12 @@ class GeneratorSession:
         chunk_size: int,
         n_buffers: int,
         mean: bool,
+        first: int = 0,
     ) -> Iterator[ProfileChunk]:
         n_genes = len(self.info.genes)
         buffers = self._take_buffers((chunk_size, n_genes), n_buffers)
         label_values = {label.name: label.values for label in self.info.labels}
-        for index, start in enumerate(range(0, n, chunk_size)):
+        for index, start in enumerate(range(first, n, chunk_size)):
             rows = min(chunk_size, n - start)
             out = (
                 buffers[index % n_buffers][:rows]
