@@ -42,6 +42,7 @@ def evaluate(
     workers: int | None = None,
     report: bool = True,
     progress: bool = False,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Score a partitioned synthetic dataset against real profiles (as ``metrics.evaluate``).
 
@@ -53,6 +54,8 @@ def evaluate(
         A dataset folder written by ``gexgen.distributed.generate``.
     scheduler, workers
         Where the partitions are scanned (see ``gexgen.distributed.generate``).
+    overwrite
+        Replace an existing ``metrics.json`` / ``report.html`` in ``out_dir``.
 
     Returns
     -------
@@ -80,6 +83,7 @@ def evaluate(
             config=config,
             report=report,
             progress=progress,
+            overwrite=overwrite,
             scan_synthetic=partial(scan_dataset, executor=executor),
         )
 
