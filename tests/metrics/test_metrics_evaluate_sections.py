@@ -143,10 +143,10 @@ def test_dollar_labels_do_not_break_the_figures(toy, tmp_path):
     m = evaluate(cohort, synth, out_dir=out, config=EvaluateConfig(umap_max_samples=80))
     assert not [n for n in m["notes"] if "not drawn" in n], m["notes"]
     figures = sorted(p.name for p in (out / "figures").iterdir())
-    assert figures == [
+    assert {
         "dispersion.png", "fold_changes.png", "gene_correlation.png", "gene_moments.png",
         "umap_origin.png", "umap_status.png", "umap_tissue.png",
-    ]  # fmt: skip
+    } <= set(figures)  # fmt: skip
     assert (out / "report.html").read_text().count("data:image/png;base64,") == len(figures)
 
 
