@@ -65,7 +65,7 @@ def test_kl_weight_nan_is_refused(cli, tmp_path):
     err = one_error_line(
         cli("train", tmp_path / "c.h5ad", "--out", tmp_path / "run", "--kl-weight", "nan")
     )
-    assert "kl_weight must be a finite number" in err and "got nan" in err
+    assert "kl_weight must be >= 0 and finite" in err and "got nan" in err
 
 
 def test_text_in_a_saved_config_names_the_field(cli, tmp_path):

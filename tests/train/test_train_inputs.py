@@ -12,6 +12,7 @@ import torch
 from gexgen.data.cohort import write_cohort
 from gexgen.errors import GexgenError
 from gexgen.train import TrainConfig, resolve_device, train_cvae
+from gexgen.train.checkpoint import save_dict
 from gexgen.train.config import hidden_for_depth
 from gexgen.train.data import validation_mask
 
@@ -170,7 +171,7 @@ def test_resume_refuses_a_state_of_another_shape(tiny_cohort, tiny_config, tmp_p
     train_cvae(tiny_cohort, out, tiny_config, progress=False)
     state = torch.load(out / "training_state.pt", weights_only=True)
     state["model_state"] = {k: v[:1] if v.ndim else v for k, v in state["model_state"].items()}
-    torch.save(state, out / "training_state.pt")
+    save_dict(state, out / "training_state.pt")  # a valid file (checksums match), wrong shape
     before = _snapshot(out)
     with pytest.raises(GexgenError, match="does not match this model"):
         train_cvae(tiny_cohort, out, tiny_config.replace(epochs=5), resume=True, progress=False)

@@ -136,7 +136,7 @@ class TrainConfig(DictConfig):
         if self.batch_size < 2 and self.batch_norm:
             problems.append("batch_size must be >= 2 with batch norm")
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            problems.append(f"lr must be a finite number > 0, got {self.lr}")
+            problems.append(f"lr must be > 0 and finite, got {self.lr}")
         if self.epochs < 0:
             problems.append(f"epochs must be >= 0, got {self.epochs}")
         if not self.conditions:
@@ -160,7 +160,7 @@ class TrainConfig(DictConfig):
         if self.keep not in KEEP_CHOICES:
             problems.append(f"keep must be one of {list(KEEP_CHOICES)}, got {self.keep!r}")
         if not (self.kl_weight >= 0 and math.isfinite(self.kl_weight)):  # refuses NaN too
-            problems.append(f"kl_weight must be a finite number >= 0, got {self.kl_weight}")
+            problems.append(f"kl_weight must be >= 0 and finite, got {self.kl_weight}")
         _check_device_string(self.device)
         if problems:
             raise GexgenError("invalid training config: " + "; ".join(problems))
@@ -243,11 +243,11 @@ class WGANConfig(DictConfig):
                 problems.append(f"{name} must be a positive integer, got {value}")
         for name in ("lr", "rms_eps"):
             if not (getattr(self, name) > 0 and math.isfinite(getattr(self, name))):
-                problems.append(f"{name} must be a finite number > 0, got {getattr(self, name)}")
+                problems.append(f"{name} must be > 0 and finite, got {getattr(self, name)}")
         if not 0.0 <= self.rms_alpha < 1.0:
             problems.append(f"rms_alpha must be in [0, 1), got {self.rms_alpha}")
         if not (self.gp_weight >= 0 and math.isfinite(self.gp_weight)):
-            problems.append(f"gp_weight must be a finite number >= 0, got {self.gp_weight}")
+            problems.append(f"gp_weight must be >= 0 and finite, got {self.gp_weight}")
         if self.epochs < 0:
             problems.append(f"epochs must be >= 0, got {self.epochs}")
         if self.patience is not None and self.patience < 1:
