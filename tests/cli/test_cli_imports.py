@@ -40,3 +40,13 @@ def test_one_profile_generate_loads_no_pandas_numba_or_torch(tmp_path):
     assert out.exists()
     assert "onnxruntime" in loaded  # the probe saw the run
     assert not [m for m in HEAVY if m in loaded]
+
+
+def test_runtime_names_are_the_functions_whatever_was_imported_first():
+    code = (
+        "import gexgen.runtime.write_profiles, gexgen.runtime.profile_readers\n"
+        "from gexgen.runtime import write_profiles, open_profiles\n"
+        "assert callable(write_profiles) and callable(open_profiles)\n"
+        "assert write_profiles.__module__ == 'gexgen.runtime.write_profiles'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
