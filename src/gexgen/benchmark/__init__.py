@@ -9,6 +9,7 @@ panel per model.
 from __future__ import annotations
 
 from gexgen.benchmark.config import (
+    DEFAULT_MODELS,
     MODEL_NAMES,
     PAPER_GAMMA,
     PAPER_MODELS,
@@ -20,6 +21,7 @@ from gexgen.benchmark.run import run_benchmark
 from gexgen.benchmark.scoring import format_table
 
 __all__ = [
+    "DEFAULT_MODELS",
     "MODEL_NAMES",
     "PAPER_GAMMA",
     "PAPER_MODELS",

@@ -74,7 +74,9 @@ def export_generator(
     _check_args(out_path, opset, tolerance)
     ckpt = load_checkpoint(run_dir_or_checkpoint)
     decoder = decoder_from_checkpoint(ckpt)
-    logvar = getattr(decoder, "logvar", None)
+    logvar = getattr(decoder, "noise_logvar", None)  # calibrated, per combination and gene
+    if logvar is None:
+        logvar = getattr(decoder, "logvar", None)  # learned, per gene
     graph = GeneratorGraph(
         decoder,
         label_sizes=[len(label["values"]) for label in ckpt["labels"]],
