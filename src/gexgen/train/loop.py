@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,6 +209,18 @@ class _Trainer(EarlyStopping):
             self._restore(state)
 
     # -- one epoch ----------------------------------------------------------------
+    @contextlib.contextmanager
+    def _epoch_rng(self) -> Iterator[None]:
+        """Dropout draws from torch's global RNG: seed it per epoch (seed, epoch), restore it.
+
+        So a run with dropout is reproducible and resumes bit-exactly; runs
+        without dropout draw nothing from it.
+        """
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.config.seed * 100_003 + self.epoch + 17)
+            yield
+
     def _train_epoch_dp(self) -> dict[str, float]:
         """One DP-SGD epoch: Poisson-sampled batches from Opacus' loader, clipped and noised."""
         assert self.dp is not None
@@ -302,7 +316,8 @@ class _Trainer(EarlyStopping):
                 start = time.perf_counter()
                 for group in self.optimizer.param_groups:
                     group["lr"] = self.config.lr_at(self.epoch + 1)
-                row = {"epoch": self.epoch + 1, **self._train_epoch(), **self._validate()}
+                with self._epoch_rng():
+                    row = {"epoch": self.epoch + 1, **self._train_epoch(), **self._validate()}
                 row["seconds"] = round(time.perf_counter() - start, 4)
                 if not math.isfinite(row["train_loss"]):
                     raise GexgenError(
