@@ -48,7 +48,9 @@ class _ConstantDecoder(torch.nn.Module):
     def __init__(self, n_genes: int, sizes: list[int]) -> None:
         super().__init__()
         self.n_latent, self.n_genes, self.sizes = 2, n_genes, sizes
-        self.table = torch.nn.Parameter(torch.arange(np.prod(sizes) * n_genes).reshape(-1, n_genes).float())
+        self.table = torch.nn.Parameter(
+            torch.arange(np.prod(sizes) * n_genes).reshape(-1, n_genes).float()
+        )
 
     def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         return joint_one_hot(c, self.sizes) @ self.table + 0 * z[:, :1]
@@ -61,12 +63,38 @@ def test_calibrated_noise_restores_the_real_spread():
     sd = np.array([0.5, 1.0, 2.0])
     x = rng.normal(size=(400, 3)) * sd
     dec = _ConstantDecoder(3, sizes)
-    logvar = calibrate_noise(dec, x, codes, sizes, shrink=10.0)
+    noise = calibrate_noise(dec, x, codes, sizes, shrink=10.0, n_factors=0)
     # the decoder has no spread: the noise must carry all of the real variance
     target = within_combination_variance(x, combination_index(codes, sizes), 4, 10.0)
-    assert logvar.shape == (4, 3)
-    np.testing.assert_allclose(np.exp(logvar.numpy()), target, rtol=1e-5)
+    assert noise.logvar.shape == (4, 3) and noise.factors.shape == (3, 0)
+    np.testing.assert_allclose(np.exp(noise.logvar.numpy()), target, rtol=1e-5)
     assert dec.training  # its mode is restored
+
+
+def test_correlated_noise_has_the_target_variance_and_correlation():
+    sizes = [2]
+    rng = np.random.default_rng(5)
+    n, g = 3000, 6
+    codes = rng.integers(0, 2, (n, 1))
+    loadings = rng.normal(size=(2, g))
+    x = rng.normal(size=(n, 2)) @ loadings + 0.5 * rng.normal(size=(n, g)) + 3 * codes
+    dec = _ConstantDecoder(g, sizes)
+    noise = calibrate_noise(dec, x, codes, sizes, n_factors=2)
+    p, c = noise.factors.double(), noise.gains.double()
+    eps = torch.from_numpy(rng.normal(size=(200_000, g)))
+    y = eps + ((eps @ p) * c) @ p.T  # what the generator graph computes
+    sample = (y * torch.exp(0.5 * noise.logvar.double())[0]).numpy()
+    target = within_combination_variance(x, combination_index(codes, sizes), 2, 10.0)[0]
+    np.testing.assert_allclose(sample.var(axis=0), target, rtol=0.03)
+    # the model: the top-2 principal part of the pooled within-combination correlation
+    resid = np.concatenate([x[codes[:, 0] == k] - x[codes[:, 0] == k].mean(0) for k in (0, 1)])
+    real_corr = np.corrcoef(resid, rowvar=False)
+    w, v = np.linalg.eigh((resid / resid.std(0)).T @ (resid / resid.std(0)) / (n - 2))
+    model = (v[:, -2:] * w[-2:]) @ v[:, -2:].T
+    off = ~np.eye(g, dtype=bool)
+    got = np.corrcoef(sample, rowvar=False)
+    np.testing.assert_allclose(got[off], model[off], atol=0.02)
+    assert np.abs(got[off] - real_corr[off]).max() < 0.15  # close to the real correlation
 
 
 def test_rank_auc_matches_sklearn():
@@ -97,6 +125,18 @@ def test_graph_adds_per_combination_noise():
     combo = [0 * 3 + 2, 1 * 3 + 0, 1 * 3 + 1]
     expected = dec.table.detach()[combo] + torch.exp(0.5 * logvar)[combo]
     torch.testing.assert_close(log_expr, expected)
+    # with factors: eps -> eps + ((eps @ P) * C) @ P.T before the scale; eps = 0 is the mean
+    p = torch.linalg.qr(torch.randn(4, 2))[0]
+    c = torch.tensor([0.5, 2.0])
+    graph = GeneratorGraph(dec, sizes, np.zeros(4), np.ones(4), logvar=logvar, factors=p, gains=c)
+    eps = torch.randn(3, 4)
+    log_expr, _ = graph(torch.zeros(3, 2), *codes, eps)
+    mixed = eps + ((eps @ p) * c) @ p.T
+    torch.testing.assert_close(
+        log_expr, dec.table.detach()[combo] + mixed * torch.exp(0.5 * logvar)[combo]
+    )
+    mean, _ = graph(torch.zeros(3, 2), *codes, torch.zeros(3, 4))
+    torch.testing.assert_close(mean, dec.table.detach()[combo])
 
 
 def test_paper_recipe_is_explicit_and_default_differs():
@@ -142,6 +182,7 @@ def test_default_parts_train_record_selection_and_resume_bit_exact(
     assert ckpt["training"]["observation_noise"] == "calibrated"
     noise = ckpt["model_state"]["decoder.noise_logvar"]
     assert torch.isfinite(noise).all() and noise.std() > 0
+    assert ckpt["model_state"]["decoder.noise_factors"].abs().sum() > 0
     # interrupted at epoch 2, resumed: the same weights, noise table and history
     train_cvae(tiny_cohort, tmp_path / "half", default_tiny.replace(epochs=2), progress=False)
     train_cvae(tiny_cohort, tmp_path / "half", default_tiny, resume=True, progress=False)

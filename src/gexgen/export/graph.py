@@ -47,6 +47,8 @@ class GeneratorGraph(nn.Module):
         scaler_mean: np.ndarray,
         scaler_std: np.ndarray,
         logvar: torch.Tensor | None = None,
+        factors: torch.Tensor | None = None,
+        gains: torch.Tensor | None = None,
     ) -> None:
         super().__init__()
         self.decoder = decoder.eval()
@@ -57,6 +59,11 @@ class GeneratorGraph(nn.Module):
         self.noise_per_combination = logvar is not None and logvar.dim() == 2
         if logvar is not None:
             self.register_buffer("noise_scale", torch.exp(0.5 * logvar.detach().float()))
+        self.correlated = factors is not None and gains is not None and factors.shape[1] > 0
+        if self.correlated:
+            assert factors is not None and gains is not None
+            self.register_buffer("noise_factors", factors.detach().float())
+            self.register_buffer("noise_gains", gains.detach().float())
 
     @property
     def n_labels(self) -> int:
@@ -67,8 +74,11 @@ class GeneratorGraph(nn.Module):
         one_hot = one_hot_conditions(codes, self.label_sizes)
         standardized = self.decoder(z, one_hot)
         if self.noise_per_combination:  # a row of the table per label combination
+            eps = inputs[self.n_labels]
+            if self.correlated:
+                eps = eps + ((eps @ self.noise_factors) * self.noise_gains) @ self.noise_factors.T
             scale = joint_one_hot(one_hot, self.label_sizes) @ self.noise_scale
-            standardized = standardized + inputs[self.n_labels] * scale
+            standardized = standardized + eps * scale
         elif self.noise_input:
             standardized = standardized + inputs[self.n_labels] * self.noise_scale
         log_expression = standardized * self.std + self.mean

@@ -83,6 +83,8 @@ def export_generator(
         scaler_mean=np.asarray(ckpt["scaler"]["mean"], dtype=np.float32),
         scaler_std=np.asarray(ckpt["scaler"]["std"], dtype=np.float32),
         logvar=logvar,
+        factors=getattr(decoder, "noise_factors", None),
+        gains=getattr(decoder, "noise_gains", None),
     )
     meta = generator_metadata(ckpt, noise_input=logvar is not None, exporter="", opset=opset)
     return export_graph(graph, out_path, meta, opset=opset, tolerance=tolerance)

@@ -154,7 +154,8 @@ class Decoder(nn.Module):
     ``logvar`` [n_genes], a per-gene log variance of the Gaussian observation
     noise (in standardized units). With ``calibrated_noise`` it holds the buffer
     ``noise_logvar`` [n_combinations, n_genes]: a log variance per label
-    combination and gene, set after training by
+    combination and gene, and ``noise_factors`` [n_genes, k] / ``noise_gains`` [k]
+    (the correlation of the noise), set after training by
     :func:`gexgen.train.calibrate.calibrate_noise` (what the generator adds).
     """
 
@@ -169,6 +170,7 @@ class Decoder(nn.Module):
         label_sizes: Sequence[int] | None = None,
         dropout: float = 0.0,
         calibrated_noise: Sequence[int] | None = None,
+        noise_factors: int = 0,
     ) -> None:
         super().__init__()
         self.n_latent = n_latent
@@ -186,6 +188,8 @@ class Decoder(nn.Module):
             self.noise_label_sizes = tuple(int(s) for s in calibrated_noise)
             n_comb = math.prod(self.noise_label_sizes)
             self.register_buffer("noise_logvar", torch.zeros(n_comb, n_genes))
+            self.register_buffer("noise_factors", torch.zeros(n_genes, noise_factors))
+            self.register_buffer("noise_gains", torch.zeros(noise_factors))
 
     def decode(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         return self.out(self.hidden(torch.cat([z, c], dim=1)))
@@ -222,6 +226,7 @@ class CVAE(nn.Module):
         conditional_prior: bool = False,
         dropout: float = 0.0,
         calibrated_noise: bool = False,
+        noise_factors: int = 0,
     ) -> None:
         super().__init__()
         self.label_sizes = tuple(int(s) for s in label_sizes)
@@ -237,6 +242,7 @@ class CVAE(nn.Module):
             label_sizes=self.label_sizes if conditional_prior else None,
             dropout=dropout,
             calibrated_noise=self.label_sizes if calibrated_noise else None,
+            noise_factors=noise_factors,
         )
 
     def forward(

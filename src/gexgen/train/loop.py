@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from gexgen.errors import GexgenError
-from gexgen.train.calibrate import calibrate_noise, combination_index
+from gexgen.train.calibrate import N_FACTORS, calibrate_noise, combination_index
 from gexgen.train.checkpoint import (
     CHECKPOINT_NAME,
     FORMAT_VERSION,
@@ -157,6 +157,7 @@ class _Trainer(EarlyStopping):
             "conditional_prior": config.conditional_prior,
             "dropout": config.dropout,
             "calibrated_noise": config.observation_noise == "calibrated",
+            "noise_factors": N_FACTORS if config.observation_noise == "calibrated" else 0,
         }
         if config.dp_epsilon is not None and config.batch_norm:
             # Opacus computes per-sample gradients; BatchNorm mixes the samples of a batch
@@ -419,11 +420,16 @@ class _Trainer(EarlyStopping):
         with torch.random.fork_rng(devices=[]):
             model = build_model(self.model_config).to(self.device)
         model.load_state_dict(self.kept_state)
-        logvar = calibrate_noise(
+        noise = calibrate_noise(
             model.decoder, self.data.x_fit, self.data.codes_fit, self.data.label_sizes,
             seed=self.config.seed,
         )  # fmt: skip
-        return {**self.kept_state, "decoder.noise_logvar": logvar.to(self.device)}
+        return {
+            **self.kept_state,
+            "decoder.noise_logvar": noise.logvar.to(self.device),
+            "decoder.noise_factors": noise.factors.to(self.device),
+            "decoder.noise_gains": noise.gains.to(self.device),
+        }
 
     def _checkpoint(self) -> dict[str, Any]:
         cfg = self.config

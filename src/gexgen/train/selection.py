@@ -95,11 +95,14 @@ class MemorizationProbe:
             c = one_hot_conditions(self.codes.to(device), model.label_sizes)
             synth = decoder(z, c)
             if getattr(decoder, "noise_logvar", None) is not None:
-                logvar = calibrate_noise(
+                noise = calibrate_noise(
                     decoder, self.data.x_fit, self.data.codes_fit, model.label_sizes,
-                    seed=self.seed,
-                ).to(device)  # fmt: skip
-                synth = synth + eps * torch.exp(0.5 * logvar)[self.combo.to(device)]
+                    seed=self.seed, n_factors=decoder.noise_factors.shape[1],
+                )  # fmt: skip
+                p, c = noise.factors.to(device), noise.gains.to(device)
+                eps = eps + ((eps @ p) * c) @ p.T
+                scale = torch.exp(0.5 * noise.logvar.to(device))[self.combo.to(device)]
+                synth = synth + eps * scale
             elif decoder.logvar is not None:
                 synth = synth + eps * torch.exp(0.5 * decoder.logvar)
             x_val = self.x_val.to(device)
