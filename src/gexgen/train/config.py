@@ -68,6 +68,11 @@ RECIPES: dict[str, dict[str, Any]] = {
         "kl_weight": 2.0,
         "conditional_prior": True,
     },
+    # "default" (what `gexgen train` uses without --recipe): the fast recipe's optimizer
+    # and prior, regularized against memorization (KL weight 20, every training row a
+    # mix of two same-condition profiles), correlated observation noise calibrated to
+    # the real within-condition spread, and the epoch chosen on the validation part by
+    # fidelity + memorization (train/selection.py). Exploration table: README.
     "default": {
         "batch_size": 64,
         "lr": 3e-3,
@@ -75,8 +80,9 @@ RECIPES: dict[str, dict[str, Any]] = {
         "epochs": 250,
         "patience": None,
         "keep": "balanced",
-        "kl_weight": 2.0,
+        "kl_weight": 20.0,
         "conditional_prior": True,
+        "mixup": 1.0,
         "observation_noise": "calibrated",
     },
 }
