@@ -18,9 +18,16 @@ from typing import Any
 
 from gexgen._outputs import check_output_folder
 from gexgen.errors import GexgenError
-from gexgen.train.config import RECIPES
+from gexgen.train.config import DEFAULT_RECIPE, RECIPES
 
-__all__ = ["DemoConfig", "DemoResult", "LINCS_GENE_INFO_URL", "resolve_demo_data", "run_demo"]
+__all__ = [
+    "DemoConfig",
+    "DemoResult",
+    "LINCS_GENE_INFO_URL",
+    "privacy_line",
+    "resolve_demo_data",
+    "run_demo",
+]
 
 # LINCS phase I gene table (GEO GSE92742): its pr_is_lm column marks the 978 landmarks.
 # what a demo writes in its folder: an existing one is replaced only with --overwrite
@@ -36,9 +43,10 @@ class DemoConfig:
     """Budgets of the demo; defaults finish in about 10 minutes on 2 CPU cores."""
 
     n_profiles: int = 1_000_000  # profiles generated to the parquet file
-    # Training: TrainConfig.recipe("fast"), the paper's architecture (its own 1,400
-    # epochs at batch 50 take ~30 min here); only the number of epochs is a demo setting.
-    epochs: int = RECIPES["fast"]["epochs"]  # cosine-decayed epochs, the last one's weights kept
+    # Training: TrainConfig.recipe(DEFAULT_RECIPE), what `gexgen train` uses without
+    # options (the paper's own 1,400 epochs at batch 50 take ~30 min here); only the
+    # number of epochs is a demo setting.
+    epochs: int = RECIPES[DEFAULT_RECIPE]["epochs"]  # cosine-decayed epochs
     threads: int | None = 1  # torch CPU threads: 1 stays fast on a shared machine; None = torch's
     seed: int = 0  # seeds the split, the training and the generation
     device: str = "auto"  # CUDA when present, else CPU
@@ -90,6 +98,36 @@ def resolve_demo_data(data_dir: str | os.PathLike[str] | None) -> tuple[str, str
             "e.g. `GEXGEN_DATA=../shared/data make demo`"
         ) from None
     return UPSTREAM_URL, LINCS_GENE_INFO_URL
+
+
+def _number(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, (int, float)) else "n/a"
+
+
+def privacy_line(metrics: dict[str, Any]) -> str:
+    """One line: gamma beside the membership-inference AUC (read tolerantly).
+
+    Examples
+    --------
+    >>> privacy_line({"gamma": {"gamma": 0.96}, "privacy": {"mia_auc": 0.51}})
+    'gamma 0.9600  |  privacy: membership-inference AUC 0.5100 (0.5 = no leakage)'
+    >>> privacy_line({"gamma": {"gamma": 0.96}})
+    'gamma 0.9600  |  privacy: not computed by this gexgen version'
+    """
+    gamma = (metrics.get("gamma") or {}).get("gamma")
+    privacy = metrics.get("privacy")
+    if not isinstance(privacy, dict) or privacy.get("mia_auc") is None:
+        return f"gamma {_number(gamma)}  |  privacy: not computed by this gexgen version"
+    line = (
+        f"gamma {_number(gamma)}  |  privacy: membership-inference AUC "
+        f"{_number(privacy['mia_auc'])} (0.5 = no leakage)"
+    )
+    share = privacy.get("closer_to_train_share")
+    if isinstance(share, dict):
+        share = share.get("value", share.get("share"))
+    if isinstance(share, (int, float)):
+        line += f", closer-to-train share {_number(share)}"
+    return line
 
 
 @contextmanager
@@ -145,7 +183,7 @@ def run_demo(
         echo(summary.format())
 
     train_config = TrainConfig.recipe(
-        "fast",
+        DEFAULT_RECIPE,
         epochs=config.epochs,
         threads=config.threads,
         seed=config.seed,
@@ -155,7 +193,7 @@ def run_demo(
         result = train_cvae(cohort, out / "run", train_config, overwrite=True, progress=progress)
         echo(
             f"    kept the weights of epoch {result.kept_epoch} of {result.epochs_run} "
-            f"(lowest validation loss {result.best_val_loss:.4f} at epoch {result.best_epoch}); "
+            f"({train_config.keep} model selection on the validation part); "
             f"checkpoint {result.checkpoint_path}"
         )
 
@@ -194,6 +232,7 @@ def run_demo(
     echo("")
     for line in summary_lines(metrics):
         echo(line)
+    echo(privacy_line(metrics))
     echo(f"\nreport: {report_dir / 'report.html'}")
     echo(f"total: {sum(seconds.values()):.0f} s")
     return DemoResult(out, cohort, generator, synthetic, report_dir, metrics, seconds)

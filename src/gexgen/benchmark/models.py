@@ -180,11 +180,24 @@ def _run_any_cvae(
 def run_cvae(data: BenchmarkData, cfg: Any, out_dir: Path, log: Log, progress: bool) -> ModelOutput:
     from gexgen.train.config import TrainConfig
 
-    config = TrainConfig(
-        epochs=cfg.cvae_epochs, patience=cfg.cvae_patience, **_run_settings(data, cfg)
+    config = TrainConfig.recipe(  # the paper's settings, explicitly
+        "paper", epochs=cfg.cvae_epochs, patience=cfg.cvae_patience, **_run_settings(data, cfg)
     )
     log(f"  training (up to {config.epochs} epochs, patience {config.patience})")
     return _run_any_cvae("cvae", config, data, cfg, out_dir, log, progress)
+
+
+def run_gexgen(
+    data: BenchmarkData, cfg: Any, out_dir: Path, log: Log, progress: bool
+) -> ModelOutput:
+    """gexgen's default recipe (what ``gexgen train`` uses without options)."""
+    from gexgen.train.config import DEFAULT_RECIPE, TrainConfig
+
+    config = TrainConfig.recipe(
+        DEFAULT_RECIPE, epochs=cfg.cvae_fast_epochs, **_run_settings(data, cfg)
+    )
+    log(f"  training gexgen's default recipe ({config.epochs} epochs, keep {config.keep})")
+    return _run_any_cvae("gexgen", config, data, cfg, out_dir, log, progress)
 
 
 def run_cvae_fast(
@@ -316,6 +329,7 @@ def run_gaussian(
 
 
 MODEL_RUNNERS: dict[str, Callable[..., ModelOutput]] = {
+    "gexgen": run_gexgen,
     "cvae-fast": run_cvae_fast,
     "cvae": run_cvae,
     "wgan-gp": run_wgan,

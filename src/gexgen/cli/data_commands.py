@@ -58,10 +58,20 @@ def rnaseqdb(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing output.")
     ] = False,
+    genes: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PANEL",
+            help="l1000 (the --landmarks panel), all (every gene in all files, ~18k), or "
+            "top-variable:N (the N genes of largest log2 variance on the train split); "
+            "default l1000 with --landmarks, else all.",
+        ),
+    ] = None,
 ) -> None:
     """Build a TCGA + GTEx cohort from RNAseqDB (local folder or download) and print its summary.
 
     Example: gexgen data rnaseqdb --landmarks l1000/landmark_genes.tsv --out cohort.h5ad
+    (or --genes top-variable:3000 --out cohort3k.h5ad)
     """
     from gexgen.data.rnaseqdb import build_rnaseqdb_cohort
 
@@ -74,6 +84,7 @@ def rnaseqdb(
         seed=seed,
         progress=progress,
         overwrite=overwrite,
+        genes=genes,
     )
     safe_echo(summary.format())
 

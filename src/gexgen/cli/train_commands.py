@@ -18,7 +18,7 @@ import typer
 
 from gexgen.cli._errors import user_errors
 from gexgen.errors import GexgenError
-from gexgen.train.config import RECIPES, TrainConfig, WGANConfig
+from gexgen.train.config import DEFAULT_RECIPE, RECIPES, TrainConfig, WGANConfig
 
 _D = TrainConfig()
 _W = WGANConfig()
@@ -97,13 +97,13 @@ def _train_wgan(cohort: Path, out: Path, options: dict[str, Any]) -> None:
 
 
 def _base_config(out: Path, resume: bool, recipe: str | None = None) -> TrainConfig:
-    """The saved config of the run to resume, else the recipe's (default: the paper's)."""
+    """The saved config of the run to resume, else the recipe's (default: DEFAULT_RECIPE)."""
     if recipe is not None and recipe not in RECIPES:
         raise GexgenError(f"--recipe must be one of {list(RECIPES)}, got {recipe!r}")
     if resume and recipe is not None:
         raise GexgenError("--recipe starts a new run; --resume continues the saved config")
     if not resume:
-        return TrainConfig.recipe(recipe or "paper")
+        return TrainConfig.recipe(recipe or DEFAULT_RECIPE)
     path = out / "config.json"
     if not path.is_file():
         raise GexgenError(f"cannot resume: {str(path)!r} not found (was {str(out)!r} a run?)")
@@ -181,7 +181,10 @@ LrSchedule = Annotated[
 ]
 Keep = Annotated[
     str | None,
-    typer.Option(help="Weights to save: best (lowest val loss) or last (default best)."),
+    typer.Option(
+        help="Weights to save: balanced (fidelity vs memorization on validation, gexgen's "
+        "default), best (lowest val loss, the paper's) or last."
+    ),
 ]
 Threads = Annotated[
     int | None, typer.Option(help="CPU threads for torch (default: torch's, all cores).")
@@ -202,9 +205,10 @@ def train(
     recipe: Annotated[
         str | None,
         typer.Option(
-            help="cvae: paper (the default: the paper's settings) or fast (learned prior per "
-            "label combination, cosine lr 3e-3, KL weight 2, batch 64, 250 epochs; other "
-            "options override it)."
+            help=f"cvae: {DEFAULT_RECIPE} (the default: regularized, calibrated observation "
+            "noise, model selection weighing fidelity and memorization), paper (the paper's "
+            "settings) or fast (learned prior, cosine lr 3e-3, KL weight 2, batch 64, 250 "
+            "epochs, decoder means); other options override it."
         ),
     ] = None,
     epochs: Epochs = None,
@@ -248,11 +252,46 @@ def train(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
     resume: Annotated[bool, typer.Option(help="Continue the interrupted run in --out.")] = False,
     progress: Progress = True,
+    dropout: Annotated[
+        float | None, typer.Option(help="Dropout after every hidden layer (paper 0).")
+    ] = None,
+    input_noise: Annotated[
+        float | None,
+        typer.Option(help="SD of Gaussian noise on the encoder input, standardized (paper 0)."),
+    ] = None,
+    mixup: Annotated[
+        float | None,
+        typer.Option(help="Share of each batch mixed with a same-condition profile (paper 0)."),
+    ] = None,
+    observation_noise: Annotated[
+        str | None,
+        typer.Option(
+            help="Noise the generator adds: calibrated (per label combination and gene, the "
+            "real spread the decoder means miss) or none (decoder means, the paper)."
+        ),
+    ] = None,
+    select_every: Annotated[
+        int | None,
+        typer.Option(help="Epochs between model-selection scores with --keep balanced."),
+    ] = None,
+    dp_epsilon: Annotated[
+        float | None,
+        typer.Option(
+            help="Train with differential privacy (DP-SGD, Opacus; extra 'dp') at this epsilon."
+        ),
+    ] = None,
+    dp_delta: Annotated[
+        float | None,
+        typer.Option(help="DP delta with --dp-epsilon (default 1 / n_train^1.1)."),
+    ] = None,
 ) -> None:
-    """Train the paper's conditional VAE (or the WGAN-GP baseline) on a cohort's training split.
+    """Train gexgen's conditional VAE (or the WGAN-GP baseline) on a cohort's training split.
 
-    Example: gexgen train cohort.h5ad --out runs/cvae --recipe fast --device auto
-    (or --model wgan-gp --out runs/wgan)
+    Without --recipe the run uses gexgen's default recipe (regularized, calibrated
+    observation noise, balanced model selection); --recipe paper gives the paper's settings.
+
+    Example: gexgen train cohort.h5ad --out runs/cvae
+    (or --recipe paper, --dp-epsilon 10, --model wgan-gp --out runs/wgan)
     """
     options = dict(locals())
     if resume and overwrite:

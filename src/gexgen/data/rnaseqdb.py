@@ -44,7 +44,13 @@ from gexgen.data.rnaseqdb_layout import (
 from gexgen.data.summary import CohortSummary
 from gexgen.errors import GexgenError
 
-__all__ = ["build_rnaseqdb_cohort", "RNASEQDB_LABELS", "STRATIFY"]
+__all__ = [
+    "build_rnaseqdb_cohort",
+    "parse_gene_panel",
+    "top_variable_genes",
+    "RNASEQDB_LABELS",
+    "STRATIFY",
+]
 
 RNASEQDB_LABELS = ("tissue", "status", "source", "project", "barcode")
 STRATIFY = ("tissue", "status")
@@ -188,6 +194,65 @@ def _labels(
     return obs
 
 
+GENE_PANELS = ("l1000", "all", "top-variable:N")
+
+
+def parse_gene_panel(genes: str) -> tuple[str, int | None]:
+    """``"l1000"`` / ``"all"`` / ``"top-variable:N"`` -> (kind, N or None).
+
+    Examples
+    --------
+    >>> parse_gene_panel("top-variable:3000")
+    ('top-variable', 3000)
+    """
+    text = str(genes).strip().lower()
+    if text in ("l1000", "all"):
+        return text, None
+    kind, _, number = text.partition(":")
+    if kind == "top-variable" and number.isdigit() and int(number) >= 3:
+        return kind, int(number)
+    raise GexgenError(
+        f"--genes must be one of l1000, all or top-variable:N (N >= 3, e.g. top-variable:3000), "
+        f"got {genes!r}"
+    )
+
+
+def top_variable_genes(log_x: np.ndarray, n: int) -> np.ndarray:
+    """Column indices of the ``n`` genes with the largest variance, in column order.
+
+    Ties are broken by column order (stable), so the choice is deterministic.
+
+    Examples
+    --------
+    >>> top_variable_genes(np.array([[0.0, 1, 5], [0.0, 3, 5], [0.0, 2, 9]]), 2).tolist()
+    [1, 2]
+    """
+    var = np.asarray(log_x, dtype=np.float64).var(axis=0)
+    order = np.argsort(-var, kind="stable")[: int(n)]
+    return np.sort(order)
+
+
+def _keep_top_variable(adata: Any, n: int, notes: list[str]) -> Any:
+    """The cohort restricted to the ``n`` most variable genes of its *train* split (log2)."""
+    from gexgen.data.cohort import cohort_split
+
+    if n > adata.n_vars:
+        raise GexgenError(
+            f"top-variable:{n} asks for more genes than the {adata.n_vars} present in every "
+            f"file; use a smaller N or --genes all"
+        )
+    train_idx, _ = cohort_split(adata)
+    x = np.asarray(adata.X[train_idx], dtype=np.float64)
+    keep = top_variable_genes(np.log2(x + 1.0), n)
+    notes.append(
+        f"kept the {n} of {adata.n_vars} genes with the largest log2(FPKM + 1) variance "
+        "on the train split (test rows not used)"
+    )
+    out = adata[:, keep].copy()
+    out.uns["gexgen"]["genes"] = f"top-variable:{n} (train split)"
+    return out
+
+
 def build_rnaseqdb_cohort(
     source: str | os.PathLike[str],
     landmarks: str | os.PathLike[str] | None = None,
@@ -198,6 +263,7 @@ def build_rnaseqdb_cohort(
     seed: int = 0,
     progress: bool = True,
     overwrite: bool = False,
+    genes: str | None = None,
 ) -> tuple[Any, CohortSummary]:
     """Build (and optionally write) the RNAseqDB cohort.
 
@@ -216,6 +282,12 @@ def build_rnaseqdb_cohort(
         Stratified split on tissue x status, recorded in ``obs["split"]``.
     overwrite
         Replace an existing ``out`` (else refused before anything is read).
+    genes
+        ``"l1000"`` (the panel in ``landmarks``, which is then required),
+        ``"all"`` (every gene present in all files; ``landmarks`` ignored for
+        selection), ``"top-variable:N"`` (the N genes with the largest log2
+        variance on the train split). None: ``"l1000"`` when ``landmarks`` is
+        given, else ``"all"`` (the behaviour before this option).
 
     Returns
     -------
@@ -231,6 +303,14 @@ def build_rnaseqdb_cohort(
 
     if out is not None and Path(out).suffix != ".h5ad":
         raise GexgenError(f"the output must end in .h5ad, got {Path(out).name!r}")
+    panel, n_top = parse_gene_panel(genes or ("l1000" if landmarks is not None else "all"))
+    if panel == "l1000" and landmarks is None:
+        raise GexgenError(
+            "--genes l1000 needs the landmark file: pass --landmarks l1000/landmark_genes.tsv "
+            "(or use --genes all / top-variable:N)"
+        )
+    if panel != "l1000":
+        landmarks = None  # every gene; the panel file plays no part
     if out is not None:
         check_output_file(out, overwrite)
     lm = read_landmarks(landmarks) if landmarks is not None else None
@@ -280,6 +360,8 @@ def build_rnaseqdb_cohort(
         x, obs, var, stratify=STRATIFY, test_fraction=test_fraction, seed=seed,
         log_scaled=False, provenance=provenance, what="RNAseqDB data",
     )  # fmt: skip
+    if n_top is not None:
+        adata = _keep_top_variable(adata, n_top, notes)
     found: dict[str, list[str]] = {}
     for f in files:
         key = {"GTEx": "GTEx normal"}.get(f.source, f"TCGA {f.status}")
@@ -287,7 +369,7 @@ def build_rnaseqdb_cohort(
     summary = summarize_cohort(
         adata, "tissue", "status",
         source=str(source), out=str(out) if out is not None else None,
-        n_genes_requested=len(lm) if lm is not None else None, genes_missing=missing,
+        n_genes_requested=len(lm) if lm is not None else n_top, genes_missing=missing,
         files_used=[f.name for f in files], files_absent=list(absent),
         tissues_found=found, notes=notes,
     )  # fmt: skip

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from gexgen.train.cvae import one_hot_conditions
+from gexgen.train.cvae import joint_one_hot, one_hot_conditions
 
 __all__ = ["GeneratorGraph"]
 
@@ -37,9 +37,11 @@ class GeneratorGraph(nn.Module):
     scaler_mean, scaler_std
         Per-gene log2-space mean and scale of the standardization.
     logvar
-        Per-gene log variance of the observation noise (standardized units);
-        when given, the graph takes a third kind of input ``eps`` and adds
-        ``eps * exp(0.5 * logvar)`` to the decoder mean.
+        Log variance of the observation noise (standardized units), per gene
+        ``[n_genes]`` or per label combination and gene ``[n_combinations,
+        n_genes]`` (row-major over ``label_sizes``, as ``joint_one_hot``); when
+        given, the graph takes a third kind of input ``eps`` (standard normals
+        ``[n, n_genes]``) and adds ``eps * exp(0.5 * logvar)`` to the decoder mean.
     """
 
     def __init__(
@@ -49,6 +51,8 @@ class GeneratorGraph(nn.Module):
         scaler_mean: np.ndarray,
         scaler_std: np.ndarray,
         logvar: torch.Tensor | None = None,
+        factors: torch.Tensor | None = None,
+        gains: torch.Tensor | None = None,
     ) -> None:
         super().__init__()
         self.decoder = decoder.eval()
@@ -56,8 +60,14 @@ class GeneratorGraph(nn.Module):
         self.register_buffer("mean", torch.as_tensor(np.asarray(scaler_mean, dtype=np.float32)))
         self.register_buffer("std", torch.as_tensor(np.asarray(scaler_std, dtype=np.float32)))
         self.noise_input = logvar is not None
+        self.noise_per_combination = logvar is not None and logvar.dim() == 2
         if logvar is not None:
             self.register_buffer("noise_scale", torch.exp(0.5 * logvar.detach().float()))
+        self.correlated = factors is not None and gains is not None and factors.shape[1] > 0
+        if self.correlated:
+            assert factors is not None and gains is not None
+            self.register_buffer("noise_factors", factors.detach().float())
+            self.register_buffer("noise_gains", gains.detach().float())
 
     @property
     def n_labels(self) -> int:
@@ -73,8 +83,15 @@ class GeneratorGraph(nn.Module):
     def forward(self, z: torch.Tensor, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         codes = torch.stack(inputs[: self.n_labels], dim=1)
         nan_if_invalid = self.invalid_rows(codes)  # added to both outputs: x + 0 == x
-        standardized = self.decoder(z, one_hot_conditions(codes, self.label_sizes))
-        if self.noise_input:
+        one_hot = one_hot_conditions(codes, self.label_sizes)
+        standardized = self.decoder(z, one_hot)
+        if self.noise_per_combination:  # a row of the table per label combination
+            eps = inputs[self.n_labels]
+            if self.correlated:
+                eps = eps + ((eps @ self.noise_factors) * self.noise_gains) @ self.noise_factors.T
+            scale = joint_one_hot(one_hot, self.label_sizes) @ self.noise_scale
+            standardized = standardized + eps * scale
+        elif self.noise_input:
             standardized = standardized + inputs[self.n_labels] * self.noise_scale
         log_expression = standardized * self.std + self.mean
         # pow(2, x) rather than exp2: the TorchScript fallback exporter has no exp2

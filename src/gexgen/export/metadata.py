@@ -85,6 +85,13 @@ def generator_metadata(
             meta["training"][extra] = _finite_or_none(training[extra])
     if "kept_epoch" in training:  # the epoch of the exported weights
         meta["training"]["kept_epoch"] = int(training["kept_epoch"])
+    # model selection (criterion, kept epoch, its scores), observation noise, DP budget
+    if training.get("selection"):
+        meta["training"]["selection"] = _json_safe(training["selection"])
+    if training.get("observation_noise"):
+        meta["training"]["observation_noise"] = str(training["observation_noise"])
+    if training.get("privacy"):
+        meta["training"]["privacy"] = _json_safe(training["privacy"])
     n_genes = len(meta["genes"]["symbols"])
     if len(meta["scaler"]["mean"]) != n_genes:
         raise GexgenError(
@@ -96,6 +103,11 @@ def generator_metadata(
 def metadata_json(meta: dict[str, Any]) -> str:
     """Compact, strict JSON (no NaN/Infinity) for the model's metadata_props."""
     return json.dumps(meta, separators=(",", ":"), allow_nan=False)
+
+
+def _json_safe(d: dict[str, Any]) -> dict[str, Any]:
+    """Floats made finite-or-None, everything else str/int/bool as it is."""
+    return {str(k): _finite_or_none(v) if isinstance(v, float) else v for k, v in d.items()}
 
 
 def _finite_or_none(value: Any) -> float | None:

@@ -107,13 +107,17 @@ def export_generator(
         return dataclasses.replace(fp32, path=Path(out_path), precision="int8", int8=int8)
     ckpt = load_checkpoint(run_dir_or_checkpoint)
     decoder = decoder_from_checkpoint(ckpt)
-    logvar = getattr(decoder, "logvar", None)
+    logvar = getattr(decoder, "noise_logvar", None)  # calibrated, per combination and gene
+    if logvar is None:
+        logvar = getattr(decoder, "logvar", None)  # learned, per gene
     graph = GeneratorGraph(
         decoder,
         label_sizes=[len(label["values"]) for label in ckpt["labels"]],
         scaler_mean=np.asarray(ckpt["scaler"]["mean"], dtype=np.float32),
         scaler_std=np.asarray(ckpt["scaler"]["std"], dtype=np.float32),
         logvar=logvar,
+        factors=getattr(decoder, "noise_factors", None),
+        gains=getattr(decoder, "noise_gains", None),
     )
     meta = generator_metadata(ckpt, noise_input=logvar is not None, exporter="", opset=opset)
     return export_graph(

@@ -68,9 +68,7 @@ class ProfileSet:
         check_space(space, "space")
         return cls(name, list(genes), labels.reset_index(drop=True), space, matrix=matrix)
 
-    def _to_log(
-        self, x: np.ndarray, columns: np.ndarray | None, owned: bool = False
-    ) -> np.ndarray:
+    def _to_log(self, x: np.ndarray, columns: np.ndarray | None, owned: bool = False) -> np.ndarray:
         """float32 log2 values of ``x``'s ``columns``; ``owned``: ``x`` may be overwritten."""
         if columns is not None:
             x = x[:, columns]  # a copy

@@ -69,7 +69,31 @@ class GeneratorInfo:
                 if value is not None
             )
         )
+        lines.extend(_training_lines(training))
         return "\n".join(lines)
+
+
+def _training_lines(training: dict[str, Any]) -> list[str]:
+    """Observation noise, model selection and differential privacy, when recorded."""
+    lines = []
+    selection = training.get("selection") or {}
+    if selection:
+        lines.append(
+            f"model selection: kept epoch {selection.get('kept_epoch')} "
+            f"({selection.get('criterion', selection.get('keep'))})"
+        )
+    if training.get("observation_noise"):
+        lines.append(f"observation noise: {training['observation_noise']}")
+    privacy = training.get("privacy")
+    if privacy:
+        lines.append(
+            f"differential privacy: epsilon {privacy.get('dp_epsilon')} "
+            f"(spent {privacy.get('epsilon_spent', float('nan')):.3g}), "
+            f"delta {privacy.get('dp_delta', float('nan')):.3g} ({privacy.get('mechanism', '')})"
+        )
+    else:
+        lines.append("differential privacy: none (no formal guarantee)")
+    return lines
 
 
 def _precision(meta: dict[str, Any]) -> str:

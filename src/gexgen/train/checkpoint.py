@@ -6,8 +6,9 @@
       "format": "gexgen-checkpoint", "format_version": 1,
       "model_type": "cvae",                  # "wgan-gp" later, same keys
       "model_config": {"n_genes", "label_sizes", "n_latent", "encoder_hidden",
-                       "decoder_hidden", "batch_norm", "learned_variance",
-                       "conditional_prior"},
+                       "decoder_hidden", "batch_norm" (bool or "layer"),
+                       "learned_variance", "conditional_prior", "dropout",
+                       "calibrated_noise", "noise_factors"},
       "model_state": {...},                  # state dict of the best epoch; the
                                              # decoder's keys start with "decoder."
       "config": TrainConfig.to_dict(),
@@ -20,7 +21,8 @@
       "training": {"data_sha256", "n_train", "n_val", "epochs",
                    "best_epoch", "best_val_loss",      # lowest validation loss
                    "keep", "kept_epoch", "val_loss",   # the weights in model_state
-                   "stopped_early"},
+                   "stopped_early", "selection" (criterion, scores),
+                   "privacy" ({"dp_epsilon", "dp_delta"} or None)},
       "history": [{"epoch", "train_loss", ..., "val_loss", ...}],
       "versions": {"gexgen", "torch", "numpy", "python"}, "created": "...Z",
       "weights_sha256": "..."                # of model_state (see weights_sha256)
@@ -200,12 +202,20 @@ def build_model(model_config: dict[str, Any]) -> CVAE:
             encoder_hidden=[int(w) for w in model_config["encoder_hidden"]],
             n_latent=int(model_config["n_latent"]),
             decoder_hidden=[int(w) for w in model_config["decoder_hidden"]],
-            batch_norm=bool(model_config["batch_norm"]),
+            batch_norm=_norm(model_config["batch_norm"]),
             learned_variance=bool(model_config["learned_variance"]),
             conditional_prior=bool(model_config.get("conditional_prior", False)),
+            dropout=float(model_config.get("dropout", 0.0)),
+            calibrated_noise=bool(model_config.get("calibrated_noise", False)),
+            noise_factors=int(model_config.get("noise_factors", 0)),
         )
     except (KeyError, TypeError) as exc:
         raise GexgenError(f"checkpoint model_config is incomplete: missing {exc}") from exc
+
+
+def _norm(value: Any) -> bool | str:
+    """model_config's ``batch_norm``: a bool (BatchNorm or none) or "layer" (DP runs)."""
+    return value if isinstance(value, str) else bool(value)
 
 
 def decoder_from_checkpoint(ckpt: dict[str, Any]) -> nn.Module:

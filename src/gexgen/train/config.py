@@ -22,10 +22,13 @@ __all__ = [
     "hidden_for_depth",
     "LR_SCHEDULES",
     "KEEP_CHOICES",
+    "DEFAULT_RECIPE",
+    "PAPER_SETTINGS",
 ]
 
 LR_SCHEDULES = ("constant", "cosine")
-KEEP_CHOICES = ("best", "last")
+KEEP_CHOICES = ("best", "last", "balanced")
+OBSERVATION_NOISE = ("none", "calibrated")
 COSINE_FLOOR = 0.02  # the cosine schedule ends at this fraction of lr
 
 # Named starting points for a CVAE run; explicit settings override them.
@@ -34,8 +37,28 @@ COSINE_FLOOR = 0.02  # the cosine schedule ends at this fraction of lr
 # epoch's weights. On the shared RNAseqDB cohort it reaches gamma 0.958 (ceiling 0.969)
 # in about a minute on one CPU thread (tests/train/test_train_real.py); the paper's
 # settings stay near 0.90 there.
+PAPER_SETTINGS: dict[str, Any] = {
+    "encoder_hidden": (1000, 512, 256),
+    "n_latent": 50,
+    "decoder_hidden": (256, 512, 1000),
+    "batch_norm": True,
+    "lr": 1e-4,
+    "lr_schedule": "constant",
+    "batch_size": 50,
+    "epochs": 1400,
+    "patience": 100,
+    "keep": "best",
+    "kl_weight": 1.0,
+    "learned_variance": False,
+    "conditional_prior": False,
+    "dropout": 0.0,
+    "input_noise": 0.0,
+    "mixup": 0.0,
+    "observation_noise": "none",
+}
+DEFAULT_RECIPE = "default"
 RECIPES: dict[str, dict[str, Any]] = {
-    "paper": {},
+    "paper": PAPER_SETTINGS,  # explicit, so changing a field default cannot change it
     "fast": {
         "batch_size": 64,
         "lr": 3e-3,
@@ -45,6 +68,23 @@ RECIPES: dict[str, dict[str, Any]] = {
         "keep": "last",
         "kl_weight": 2.0,
         "conditional_prior": True,
+    },
+    # "default" (what `gexgen train` uses without --recipe): the fast recipe's optimizer
+    # and prior, regularized against memorization (KL weight 20, every training row a
+    # mix of two same-condition profiles), correlated observation noise calibrated to
+    # the real within-condition spread, and the epoch chosen on the validation part by
+    # fidelity + memorization (train/selection.py). Exploration table: README.
+    "default": {
+        "batch_size": 64,
+        "lr": 3e-3,
+        "lr_schedule": "cosine",
+        "epochs": 250,
+        "patience": None,
+        "keep": "balanced",
+        "kl_weight": 20.0,
+        "conditional_prior": True,
+        "mixup": 1.0,
+        "observation_noise": "calibrated",
     },
 }
 
@@ -115,6 +155,15 @@ class TrainConfig(DictConfig):
     conditional_prior: bool = False  # learn p(z|c) (Sohn et al. 2015) instead of N(0, I)
     checkpoint_every: int = 25  # epochs between checkpoints written for --resume
     threads: int | None = None  # CPU threads for torch during the run (None: torch's default)
+    # -- regularization and privacy (gexgen's default recipe; 0 / "none" = the paper) --
+    dropout: float = 0.0  # dropout after every hidden layer (encoder and decoder)
+    input_noise: float = 0.0  # sd of Gaussian noise on the encoder's input (standardized units)
+    mixup: float = 0.0  # share of each batch replaced by mixes of two same-condition profiles
+    observation_noise: Literal["none", "calibrated"] = "none"  # noise the generator adds
+    select_every: int = 10  # epochs between model-selection scores (keep="balanced")
+    dp_epsilon: float | None = None  # differential privacy budget (DP-SGD via Opacus)
+    dp_delta: float | None = None  # DP delta (default 1 / n_train^1.1 when dp_epsilon is set)
+    dp_max_grad_norm: float = 1.0  # per-sample gradient clipping norm under DP
 
     def __post_init__(self) -> None:
         # lists from JSON / the CLI become tuples so configs compare and hash
@@ -161,6 +210,27 @@ class TrainConfig(DictConfig):
             problems.append(f"keep must be one of {list(KEEP_CHOICES)}, got {self.keep!r}")
         if not (self.kl_weight >= 0 and math.isfinite(self.kl_weight)):  # refuses NaN too
             problems.append(f"kl_weight must be >= 0 and finite, got {self.kl_weight}")
+        if not 0.0 <= self.dropout < 1.0:
+            problems.append(f"dropout must be in [0, 1), got {self.dropout}")
+        if not self.input_noise >= 0:
+            problems.append(f"input_noise must be >= 0, got {self.input_noise}")
+        if not 0.0 <= self.mixup <= 1.0:
+            problems.append(f"mixup must be in [0, 1], got {self.mixup}")
+        if self.observation_noise not in OBSERVATION_NOISE:
+            problems.append(
+                f"observation_noise must be one of {list(OBSERVATION_NOISE)}, "
+                f"got {self.observation_noise!r}"
+            )
+        if int(self.select_every) != self.select_every or self.select_every < 1:
+            problems.append(f"select_every must be a positive integer, got {self.select_every}")
+        if self.dp_epsilon is not None and not self.dp_epsilon > 0:
+            problems.append(f"dp_epsilon must be > 0, got {self.dp_epsilon}")
+        if self.dp_delta is not None and not 0 < self.dp_delta < 1:
+            problems.append(f"dp_delta must be in (0, 1), got {self.dp_delta}")
+        if self.dp_delta is not None and self.dp_epsilon is None:
+            problems.append("dp_delta needs dp_epsilon (--dp-epsilon E)")
+        if not self.dp_max_grad_norm > 0:
+            problems.append(f"dp_max_grad_norm must be > 0, got {self.dp_max_grad_norm}")
         _check_device_string(self.device)
         if problems:
             raise GexgenError("invalid training config: " + "; ".join(problems))
@@ -271,7 +341,6 @@ class WGANConfig(DictConfig):
             batch_size=max(self.batch_size, 2),
             device=self.device,
         )
-
 
 
 def hidden_for_depth(n_layers: int) -> tuple[tuple[int, ...], tuple[int, ...]]:

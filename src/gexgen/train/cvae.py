@@ -28,14 +28,30 @@ __all__ = [
 ]
 
 
-def _hidden_stack(n_in: int, hidden: Sequence[int], batch_norm: bool) -> nn.Sequential:
-    """Linear -> (BatchNorm1d) -> ReLU for each hidden width."""
+NORMS = ("batch", "layer", "none")
+
+
+def _hidden_stack(
+    n_in: int, hidden: Sequence[int], batch_norm: bool | str, dropout: float = 0.0
+) -> nn.Sequential:
+    """Linear -> (norm) -> ReLU (-> Dropout) for each hidden width.
+
+    ``batch_norm``: True/"batch" = BatchNorm1d, "layer" = LayerNorm (what DP-SGD
+    accepts: it keeps samples independent), False/"none" = no normalization.
+    """
+    norm = {True: "batch", False: "none"}.get(batch_norm, batch_norm)  # type: ignore[call-overload]
+    if norm not in NORMS:
+        raise GexgenError(f"normalization must be one of {list(NORMS)}, got {batch_norm!r}")
     layers: list[nn.Module] = []
     for width in hidden:
         layers.append(nn.Linear(n_in, width))
-        if batch_norm:
+        if norm == "batch":
             layers.append(nn.BatchNorm1d(width))
+        elif norm == "layer":
+            layers.append(nn.LayerNorm(width))
         layers.append(nn.ReLU())
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
         n_in = width
     return nn.Sequential(*layers)
 
@@ -66,10 +82,16 @@ class Encoder(nn.Module):
     """q(z | x, c): hidden stack on [x, c], then linear heads for mean and log variance."""
 
     def __init__(
-        self, n_genes: int, n_condition: int, hidden: Sequence[int], n_latent: int, batch_norm: bool
+        self,
+        n_genes: int,
+        n_condition: int,
+        hidden: Sequence[int],
+        n_latent: int,
+        batch_norm: bool | str,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        self.hidden = _hidden_stack(n_genes + n_condition, hidden, batch_norm)
+        self.hidden = _hidden_stack(n_genes + n_condition, hidden, batch_norm, dropout)
         self.mu = nn.Linear(hidden[-1], n_latent)
         self.logvar = nn.Linear(hidden[-1], n_latent)
 
@@ -130,7 +152,11 @@ class Decoder(nn.Module):
     posterior samples). ``label_sizes`` given = a conditional prior over those
     labels' combinations. With ``learned_variance`` the module also holds
     ``logvar`` [n_genes], a per-gene log variance of the Gaussian observation
-    noise (in standardized units).
+    noise (in standardized units). With ``calibrated_noise`` it holds the buffer
+    ``noise_logvar`` [n_combinations, n_genes]: a log variance per label
+    combination and gene, and ``noise_factors`` [n_genes, k] / ``noise_gains`` [k]
+    (the correlation of the noise), set after training by
+    :func:`gexgen.train.calibrate.calibrate_noise` (what the generator adds).
     """
 
     def __init__(
@@ -142,15 +168,28 @@ class Decoder(nn.Module):
         batch_norm: bool,
         learned_variance: bool = False,
         label_sizes: Sequence[int] | None = None,
+        dropout: float = 0.0,
+        calibrated_noise: Sequence[int] | None = None,
+        noise_factors: int = 0,
     ) -> None:
         super().__init__()
         self.n_latent = n_latent
         self.n_condition = n_condition
         self.n_genes = n_genes
-        self.hidden = _hidden_stack(n_latent + n_condition, hidden, batch_norm)
+        self.hidden = _hidden_stack(n_latent + n_condition, hidden, batch_norm, dropout)
         self.out = nn.Linear(hidden[-1], n_genes)
         self.logvar = nn.Parameter(torch.zeros(n_genes)) if learned_variance else None
         self.prior = None if label_sizes is None else ConditionalPrior(label_sizes, n_latent)
+        self.noise_label_sizes = None
+        self.noise_logvar: torch.Tensor | None
+        if calibrated_noise is None:
+            self.register_buffer("noise_logvar", None)
+        else:
+            self.noise_label_sizes = tuple(int(s) for s in calibrated_noise)
+            n_comb = math.prod(self.noise_label_sizes)
+            self.register_buffer("noise_logvar", torch.zeros(n_comb, n_genes))
+            self.register_buffer("noise_factors", torch.zeros(n_genes, noise_factors))
+            self.register_buffer("noise_gains", torch.zeros(noise_factors))
 
     def decode(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         return self.out(self.hidden(torch.cat([z, c], dim=1)))
@@ -182,14 +221,17 @@ class CVAE(nn.Module):
         encoder_hidden: Sequence[int],
         n_latent: int,
         decoder_hidden: Sequence[int],
-        batch_norm: bool = True,
+        batch_norm: bool | str = True,
         learned_variance: bool = False,
         conditional_prior: bool = False,
+        dropout: float = 0.0,
+        calibrated_noise: bool = False,
+        noise_factors: int = 0,
     ) -> None:
         super().__init__()
         self.label_sizes = tuple(int(s) for s in label_sizes)
         n_condition = sum(self.label_sizes)
-        self.encoder = Encoder(n_genes, n_condition, encoder_hidden, n_latent, batch_norm)
+        self.encoder = Encoder(n_genes, n_condition, encoder_hidden, n_latent, batch_norm, dropout)
         self.decoder = Decoder(
             n_latent,
             n_condition,
@@ -198,12 +240,25 @@ class CVAE(nn.Module):
             batch_norm,
             learned_variance=learned_variance,
             label_sizes=self.label_sizes if conditional_prior else None,
+            dropout=dropout,
+            calibrated_noise=self.label_sizes if calibrated_noise else None,
+            noise_factors=noise_factors,
         )
 
-    def forward(self, x: torch.Tensor, codes: torch.Tensor, eps: torch.Tensor) -> CVAEOutput:
-        """``eps`` is standard-normal noise [n, n_latent] for the reparameterization."""
+    def forward(
+        self,
+        x: torch.Tensor,
+        codes: torch.Tensor,
+        eps: torch.Tensor,
+        x_in: torch.Tensor | None = None,
+    ) -> CVAEOutput:
+        """``eps`` is standard-normal noise [n, n_latent] for the reparameterization.
+
+        ``x_in`` (default ``x``) is what the encoder sees: a noisy or mixed
+        version of ``x`` during regularized training.
+        """
         c = one_hot_conditions(codes, self.label_sizes)
-        mu, logvar = self.encoder(x, c)
+        mu, logvar = self.encoder(x if x_in is None else x_in, c)
         z = mu + eps * torch.exp(0.5 * logvar)
         prior = self.decoder.prior(c) if self.decoder.prior is not None else (None, None)
         return CVAEOutput(self.decoder.decode(z, c), mu, logvar, *prior)

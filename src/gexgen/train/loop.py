@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from gexgen.errors import GexgenError
+from gexgen.train.calibrate import N_FACTORS, calibrate_noise, combination_index
 from gexgen.train.checkpoint import (
     CHECKPOINT_NAME,
     FORMAT_VERSION,
@@ -32,6 +36,7 @@ from gexgen.train.run_dir import (
     start_run_dir,
     write_history,
 )
+from gexgen.train.selection import SELECTION_CRITERION, MemorizationProbe
 from gexgen.train.trainer_common import EarlyStopping, epoch_bar, state_copy, torch_threads
 
 __all__ = ["TrainResult", "train_cvae"]
@@ -78,6 +83,11 @@ def train_cvae(
     out_dir = Path(out_dir)
     if resume and overwrite:
         raise GexgenError("--resume and --overwrite exclude each other; choose one")
+    if resume and config.dp_epsilon is not None:
+        raise GexgenError(
+            "--resume does not work with --dp-epsilon (the privacy accountant is not saved); "
+            "start the DP run again with --overwrite"
+        )
     device = resolve_device(config.device)
     state = _load_resume_state(out_dir, config) if resume else None
     if not resume:
@@ -145,11 +155,21 @@ class _Trainer(EarlyStopping):
             "batch_norm": config.batch_norm,
             "learned_variance": config.learned_variance,
             "conditional_prior": config.conditional_prior,
+            "dropout": config.dropout,
+            "calibrated_noise": config.observation_noise == "calibrated",
+            "noise_factors": N_FACTORS if config.observation_noise == "calibrated" else 0,
         }
+        if config.dp_epsilon is not None and config.batch_norm:
+            # Opacus computes per-sample gradients; BatchNorm mixes the samples of a batch
+            self.model_config["batch_norm"] = "layer"
         with torch.random.fork_rng(devices=[]):  # seed the weights, leave the global RNG
             torch.manual_seed(config.seed)
             self.model: CVAE = build_model(self.model_config).to(device)
-        self.optimizer = _adam(self.model.parameters(), config.lr)
+        self.optimizer = (
+            torch.optim.Adam(self.model.parameters(), lr=config.lr)
+            if config.dp_epsilon is not None
+            else _adam(self.model.parameters(), config.lr)
+        )
         self.shuffle_rng = torch.Generator().manual_seed(config.seed)
         self.noise_rng = torch.Generator(device=device).manual_seed(config.seed + 1)
         val_rng = torch.Generator().manual_seed(config.seed + 2)
@@ -159,6 +179,24 @@ class _Trainer(EarlyStopping):
         self.codes_val = torch.from_numpy(data.codes_val).to(device)
         # fixed noise: the validation loss depends on the weights only
         self.eps_val = torch.randn(len(data.x_val), config.n_latent, generator=val_rng).to(device)
+        # regularization draws (mixup partners, input noise) from their own stream, so
+        # runs without them consume exactly the random numbers they always did
+        self.aug_rng = torch.Generator().manual_seed(config.seed + 3)
+        self.combo_fit = combination_index(data.codes_fit, data.label_sizes)
+        order = np.argsort(self.combo_fit, kind="stable")
+        counts = np.bincount(self.combo_fit, minlength=int(np.prod(data.label_sizes)))
+        self.group_order = torch.from_numpy(order)
+        self.group_start = torch.from_numpy(np.concatenate([[0], np.cumsum(counts)[:-1]]))
+        self.group_size = torch.from_numpy(counts)
+        self.selector = MemorizationProbe(data, config.seed) if config.keep == "balanced" else None
+        self.kept_scores: dict[str, float] = {}
+        self.privacy: dict[str, Any] | None = None  # DP-SGD's epsilon and delta (dp runs)
+        self.dp = None
+        if config.dp_epsilon is not None:
+            from gexgen.train.dp import DPTraining
+
+            self.dp = DPTraining(self.model, self.optimizer, len(data.x_fit), config, device)
+            self.optimizer = self.dp.optimizer
 
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
@@ -172,7 +210,47 @@ class _Trainer(EarlyStopping):
             self._restore(state)
 
     # -- one epoch ----------------------------------------------------------------
+    @contextlib.contextmanager
+    def _epoch_rng(self) -> Iterator[None]:
+        """Dropout draws from torch's global RNG: seed it per epoch (seed, epoch), restore it.
+
+        So a run with dropout is reproducible and resumes bit-exactly; runs
+        without dropout draw nothing from it.
+        """
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.config.seed * 100_003 + self.epoch + 17)
+            yield
+
+    def _train_epoch_dp(self) -> dict[str, float]:
+        """One DP-SGD epoch: Poisson-sampled batches from Opacus' loader, clipped and noised."""
+        assert self.dp is not None
+        self.model.train()
+        sums = torch.zeros(3, device=self.device)
+        n_batches = 0
+        decoder_logvar = self.model.decoder.logvar
+        for (idx,) in self.dp.loader:
+            if len(idx) == 0:
+                continue
+            idx = idx.to(self.device)
+            x, x_in = self._augment(idx)
+            eps = torch.randn(
+                len(idx), self.config.n_latent, generator=self.noise_rng, device=self.device
+            )
+            out = self.dp.model(x, self.codes_fit[idx], eps, x_in)
+            loss, recon, kl = cvae_loss(x, out, decoder_logvar, self.config.kl_weight)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            sums += torch.stack([loss.detach(), recon.detach(), kl.detach()])
+            n_batches += 1
+        self.privacy = self.dp.summary()
+        loss, recon, kl = (sums / max(n_batches, 1)).tolist()
+        return {"train_loss": loss, "train_recon": recon, "train_kl": kl}
+
     def _train_epoch(self) -> dict[str, float]:
+        if self.dp is not None:
+            return self._train_epoch_dp()
         self.model.train()
         n, batch = len(self.x_fit), self.config.batch_size
         perm = torch.randperm(n, generator=self.shuffle_rng).to(self.device)
@@ -181,11 +259,11 @@ class _Trainer(EarlyStopping):
         decoder_logvar = self.model.decoder.logvar
         for b in range(n_batches):
             idx = perm[b * batch : (b + 1) * batch]
-            x = self.x_fit[idx]
+            x, x_in = self._augment(idx)
             eps = torch.randn(
                 batch, self.config.n_latent, generator=self.noise_rng, device=self.device
             )
-            out = self.model(x, self.codes_fit[idx], eps)
+            out = self.model(x, self.codes_fit[idx], eps, x_in)
             loss, recon, kl = cvae_loss(x, out, decoder_logvar, self.config.kl_weight)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -193,6 +271,25 @@ class _Trainer(EarlyStopping):
             sums += torch.stack([loss.detach(), recon.detach(), kl.detach()])
         loss, recon, kl = (sums / n_batches).tolist()
         return {"train_loss": loss, "train_recon": recon, "train_kl": kl}
+
+    def _augment(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(target, encoder input) of a batch: same-condition mixup, then input noise."""
+        x = self.x_fit[idx]
+        cfg = self.config
+        if cfg.mixup > 0 and self.dp is None:  # a mix is two samples: not under DP
+            rows = idx.cpu()
+            group = torch.from_numpy(self.combo_fit)[rows]
+            u = torch.rand(len(rows), generator=self.aug_rng)
+            pick = (u * self.group_size[group]).long()
+            partner = self.group_order[self.group_start[group] + pick].to(self.device)
+            mixed = torch.rand(len(rows), generator=self.aug_rng) < cfg.mixup
+            lam = torch.rand(len(rows), 1, generator=self.aug_rng).to(self.device)
+            blend = lam * x + (1 - lam) * self.x_fit[partner]
+            x = torch.where(mixed.to(self.device)[:, None], blend, x)
+        if cfg.input_noise > 0:
+            noise = torch.randn(x.shape, generator=self.aug_rng).to(self.device)
+            return x, x + cfg.input_noise * noise
+        return x, None
 
     @torch.no_grad()
     def _validate(self) -> dict[str, float]:
@@ -220,7 +317,8 @@ class _Trainer(EarlyStopping):
                 start = time.perf_counter()
                 for group in self.optimizer.param_groups:
                     group["lr"] = self.config.lr_at(self.epoch + 1)
-                row = {"epoch": self.epoch + 1, **self._train_epoch(), **self._validate()}
+                with self._epoch_rng():
+                    row = {"epoch": self.epoch + 1, **self._train_epoch(), **self._validate()}
                 row["seconds"] = round(time.perf_counter() - start, 4)
                 if not math.isfinite(row["train_loss"]):
                     raise GexgenError(
@@ -229,8 +327,10 @@ class _Trainer(EarlyStopping):
                     )
                 self.epoch += 1
                 row["lr"] = self.optimizer.param_groups[0]["lr"]
+                scores = self._selection_scores()
+                row.update(scores)
                 self.history.append(row)
-                self._update_best(row["val_loss"])
+                self._update_best(row["val_loss"], scores)
                 bar.update(1)
                 bar.set_postfix(
                     {
@@ -254,8 +354,16 @@ class _Trainer(EarlyStopping):
             history=list(self.history),
         )
 
-    def _update_best(self, val_loss: float) -> None:
-        """Track the lowest validation loss (early stopping); keep its weights or the last."""
+    def _selection_scores(self) -> dict[str, float]:
+        """Model-selection scores every ``select_every`` epochs and at the last one."""
+        if self.selector is None:
+            return {}
+        if self.epoch % self.config.select_every and self.epoch != self.config.epochs:
+            return {}
+        return self.selector.scores(self.model)
+
+    def _update_best(self, val_loss: float, scores: dict[str, float] | None = None) -> None:
+        """Track the lowest validation loss (early stopping); keep the weights ``keep`` says."""
         if val_loss < self.best_val:
             self.best_val, self.best_epoch, self.since_best = val_loss, self.epoch, 0
             if self.config.keep == "best":
@@ -265,6 +373,12 @@ class _Trainer(EarlyStopping):
         if self.config.keep == "last":
             self.kept_epoch, self.kept_val = self.epoch, val_loss
             self.kept_state = state_copy(self.model)
+        elif self.config.keep == "balanced":
+            if scores and scores["selection_score"] < self.kept_scores.get(
+                "selection_score", math.inf
+            ):
+                self.kept_epoch, self.kept_val, self.kept_scores = self.epoch, val_loss, scores
+                self.kept_state = state_copy(self.model)
         else:
             self.kept_epoch, self.kept_val = self.best_epoch, self.best_val
 
@@ -291,17 +405,47 @@ class _Trainer(EarlyStopping):
                 "history": self.history,
                 "shuffle_rng": self.shuffle_rng.get_state(),
                 "noise_rng": self.noise_rng.get_state(),
+                "aug_rng": self.aug_rng.get_state(),
+                "kept_scores": self.kept_scores,
             },
             self.out_dir / TRAINING_STATE_NAME,
         )
         save_dict(checkpoint, self.out_dir / CHECKPOINT_NAME)
         write_history(self.history, self.out_dir / HISTORY_NAME)
 
+    def _calibrated_kept_state(self) -> dict[str, torch.Tensor]:
+        """The kept weights with the observation-noise table filled in (see calibrate.py)."""
+        if self.config.observation_noise != "calibrated":
+            return self.kept_state
+        with torch.random.fork_rng(devices=[]):
+            model = build_model(self.model_config).to(self.device)
+        model.load_state_dict(self.kept_state)
+        noise = calibrate_noise(
+            model.decoder, self.data.x_fit, self.data.codes_fit, self.data.label_sizes,
+            seed=self.config.seed,
+        )  # fmt: skip
+        return {
+            **self.kept_state,
+            "decoder.noise_logvar": noise.logvar.to(self.device),
+            "decoder.noise_factors": noise.factors.to(self.device),
+            "decoder.noise_gains": noise.gains.to(self.device),
+        }
+
     def _checkpoint(self) -> dict[str, Any]:
+        cfg = self.config
+        selection: dict[str, Any] = {"keep": cfg.keep, "kept_epoch": self.kept_epoch}
+        if cfg.keep == "balanced":
+            selection.update(
+                criterion=SELECTION_CRITERION, every=cfg.select_every, **self.kept_scores
+            )
+        elif cfg.keep == "best":
+            selection["criterion"] = "lowest validation loss"
+        else:
+            selection["criterion"] = "last epoch"
         return checkpoint_dict(
             "cvae",
             self.model_config,
-            self.kept_state,
+            self._calibrated_kept_state(),
             self.config.to_dict(),
             self.data,
             training={
@@ -312,6 +456,11 @@ class _Trainer(EarlyStopping):
                 "kept_epoch": self.kept_epoch,  # the weights in model_state
                 "val_loss": self.kept_val,  # of those weights
                 "stopped_early": self.stopped_early,
+                "selection": selection,
+                "observation_noise": cfg.observation_noise
+                if cfg.observation_noise != "none" or not cfg.learned_variance
+                else "learned",
+                "privacy": self.privacy,
             },
             history=self.history,
         )
@@ -333,6 +482,9 @@ class _Trainer(EarlyStopping):
             self.best_val = float(state["best_val"])
             self.since_best = int(state["since_best"])
             self.history = list(state["history"])
+            if "aug_rng" in state:
+                self.aug_rng.set_state(state["aug_rng"])
+            self.kept_scores = dict(state.get("kept_scores", {}))
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise GexgenError(
                 f"the training state in {str(self.out_dir)!r} does not match this model "

@@ -75,9 +75,10 @@ def write_json(d: dict[str, Any], path: str | os.PathLike[str]) -> None:
 
 
 def write_history(rows: list[dict[str, Any]], path: str | os.PathLike[str]) -> None:
-    """One row per epoch: losses and seconds."""
+    """One row per epoch: losses and seconds (and selection scores where computed)."""
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         if rows:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            fields = list(dict.fromkeys(k for row in rows for k in row))  # first-seen order
+            writer = csv.DictWriter(fh, fieldnames=fields)
             writer.writeheader()
             writer.writerows(rows)

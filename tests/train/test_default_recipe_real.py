@@ -1,0 +1,110 @@
+"""The goal table of the default recipe on the real shared RNAseqDB L1000 cohort (issue 12).
+
+``gexgen train COHORT --out RUN`` without options (TrainConfig.recipe(DEFAULT_RECIPE),
+one CPU thread here), exported to ONNX and sampled through the torch-free
+runtime, must at once be
+
+- faithful: gamma >= real-vs-real ceiling - 0.008 on 10 synthetic profiles per
+  test profile (3,220), detection AUC <= 0.60 (gexgen.metrics);
+- private: membership-inference AUC <= 0.60;
+- dispersed: median per-gene synthetic/real standard deviation in [0.95, 1.05].
+
+The membership-inference AUC is a brute-force numpy reference written here
+(the definition of issue 11; gexgen.metrics.privacy replaces it once merged):
+every real record is scored by minus its Euclidean distance to the nearest of
+5,000 synthetic profiles (training label mix) in log2 space standardized with
+train statistics; the AUC of train members against held-out test records,
+equal counts drawn with seeds 0-4, averaged.
+"""
+
+from __future__ import annotations
+
+import anndata
+import numpy as np
+import pytest
+
+from gexgen.data.cohort import cohort_split
+from gexgen.data.preprocess import log2p1
+from gexgen.export import export_generator
+from gexgen.metrics import gamma_score
+from gexgen.metrics.detection import detection_auc
+from gexgen.runtime import GeneratorSession
+from gexgen.train import TrainConfig, load_checkpoint, train_cvae
+from gexgen.train.config import DEFAULT_RECIPE
+
+PER_TEST_PROFILE = 10  # synthetic profiles per real test profile for gamma and detection
+N_PRIVACY = 5_000  # synthetic profiles the membership-inference attack searches
+
+
+def nearest_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance from each row of ``a`` to its nearest row of ``b`` (brute force)."""
+    b_sq = (b * b).sum(1)
+    out = []
+    for start in range(0, len(a), 256):
+        x = a[start : start + 256]
+        d2 = (x * x).sum(1)[:, None] - 2 * x @ b.T + b_sq[None]
+        out.append(np.sqrt(np.maximum(d2.min(1), 0)))
+    return np.concatenate(out)
+
+
+def mia_auc(train: np.ndarray, test: np.ndarray, synthetic: np.ndarray, draws: int = 5) -> float:
+    """Distance-based membership-inference AUC (see the module docstring)."""
+    from sklearn.metrics import roc_auc_score
+
+    mean, sd = train.mean(0), train.std(0) + 1e-8
+    d_train = nearest_distance((train - mean) / sd, (synthetic - mean) / sd)
+    d_test = nearest_distance((test - mean) / sd, (synthetic - mean) / sd)
+    n = min(len(d_train), len(d_test))
+    aucs = []
+    for seed in range(draws):
+        rng = np.random.default_rng(seed)
+        members = rng.choice(d_train, n, replace=False)
+        others = rng.choice(d_test, n, replace=False)
+        y = np.r_[np.ones(n), np.zeros(n)]
+        aucs.append(roc_auc_score(y, -np.r_[members, others]))
+    return float(np.mean(aucs))
+
+
+def test_mia_reference_on_controls():
+    rng = np.random.default_rng(0)
+    train, test = rng.normal(size=(200, 20)), rng.normal(size=(200, 20))
+    assert mia_auc(train, test, train.copy()) > 0.99  # copies of the training rows
+    assert abs(mia_auc(train, test, rng.normal(size=(1000, 20))) - 0.5) < 0.06  # no leakage
+
+
+@pytest.mark.slow
+def test_default_recipe_meets_the_goal_table(real_cohort_path, tmp_path):
+    config = TrainConfig.recipe(DEFAULT_RECIPE, device="cpu", threads=1)
+    train_cvae(real_cohort_path, tmp_path / "run", config, progress=False)
+    ckpt = load_checkpoint(tmp_path / "run")
+    assert ckpt["training"]["selection"]["keep"] == config.keep
+    export_generator(tmp_path / "run", tmp_path / "generator.onnx")
+    session = GeneratorSession(tmp_path / "generator.onnx")
+
+    adata = anndata.read_h5ad(real_cohort_path)
+    train_idx, test_idx = cohort_split(adata)
+    x = np.asarray(adata.X, dtype=np.float64)
+    real_train, real_test = log2p1(x[train_idx]), log2p1(x[test_idx])
+    names = [label["name"] for label in ckpt["labels"]]
+    rows = np.repeat(test_idx, PER_TEST_PROFILE)
+    conditions = adata.obs[names].astype(str).iloc[rows].reset_index(drop=True)
+    synthetic, _ = session.sample(
+        len(rows), conditions=conditions, seed=0, space="log2", as_frame=False
+    )
+    synthetic = np.asarray(synthetic, dtype=np.float64)
+    private, _ = session.sample(N_PRIVACY, seed=1, space="log2", as_frame=False)
+
+    gamma = gamma_score(real_test, synthetic).gamma
+    ceiling = gamma_score(real_train, real_test).gamma
+    detection = detection_auc(real_test, synthetic, seed=0).auc
+    mia = mia_auc(real_train, real_test, np.asarray(private, dtype=np.float64))
+    std_ratio = float(np.median(synthetic.std(0) / real_test.std(0)))
+    print(
+        f"\ngamma {gamma:.4f} (ceiling {ceiling:.4f}, {len(rows)} synthetic vs "
+        f"{len(test_idx)} test), detection AUC {detection:.3f}, mia_auc {mia:.3f}, "
+        f"std ratio median {std_ratio:.3f}, kept epoch {ckpt['training']['kept_epoch']}"
+    )
+    assert gamma >= ceiling - 0.008
+    assert detection <= 0.60
+    assert mia <= 0.60
+    assert 0.95 <= std_ratio <= 1.05
