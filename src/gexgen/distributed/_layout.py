@@ -50,10 +50,12 @@ _PARTITION_PATTERN = "part-{index:06d}.parquet"
 
 
 def is_dataset_path(path: str | os.PathLike[str]) -> bool:
-    """True for a partitioned dataset: an existing folder, or a name without extension.
+    """True for a partitioned dataset: a name without extension, or an existing folder
+    whose name is not that of a profile file.
 
-    ``out/`` (typer drops the slash) and ``out`` are datasets; ``out.parquet`` and
-    ``-`` (standard output) are not.
+    ``out/`` (typer drops the slash) and ``out`` are datasets; ``out.parquet`` (even
+    an existing folder of that name, which the file writer then refuses) and ``-``
+    (standard output) are not.
 
     Examples
     --------
@@ -64,7 +66,8 @@ def is_dataset_path(path: str | os.PathLike[str]) -> bool:
     if text == "-":
         return False
     p = Path(text)
-    return p.is_dir() or text.endswith(("/", os.sep)) or p.suffix == ""
+    file_like = p.suffix.lower() in (".parquet", ".h5ad", ".npy", ".csv")
+    return (p.is_dir() and not file_like) or text.endswith(("/", os.sep)) or p.suffix == ""
 
 
 @dataclass(frozen=True)
