@@ -127,6 +127,15 @@ def test_check_passes_good_and_fails_bad_generator(toy):
     assert re.match(line, bad.checks[0].line())
 
 
+def test_check_gates_the_opt_in_augmentation_gain(toy):
+    result = check_generator(
+        toy["good_onnx"], toy["cohort"], min_gamma=None, min_augmentation_gain=-1.0, n_synthetic=200
+    )
+    (gate,) = result.checks
+    assert gate.name == "augmentation_gain" and gate.value is not None
+    assert -1.0 <= gate.value <= 1.0 and gate.passed
+
+
 def test_shared_genes_are_reported(toy):
     model = toy["model"]
     half = model.genes[::2]

@@ -176,7 +176,7 @@ def _thresholds(min_gamma: float | None, given: dict[str, float | None]) -> dict
         gate = GATES[key]
         if not gate.low <= value <= gate.high:
             raise GexgenError(f"{key} must be in [{gate.low:g}, {gate.high:g}], got {value:g}")
-    missing = sorted({GATES[k].metric for k in chosen} - set(ALL_METRICS))
+    missing = sorted({GATES[k].metric for k in chosen} - set(ALL_METRICS) - {"augmentation"})
     if missing:
         raise GexgenError(
             f"this gexgen computes no {missing} metric (it has {list(ALL_METRICS)}); "
@@ -224,8 +224,14 @@ def check_generator(
     >>> result.passed, [c.line() for c in result.checks]  # doctest: +SKIP
     """
     chosen = _thresholds(min_gamma, thresholds)
-    wanted = tuple(m for m in ALL_METRICS if m in {GATES[k].metric for k in chosen})
-    config = EvaluateConfig(seed=seed, metrics=wanted, n_synthetic=n_synthetic, space=space)
+    needed = {GATES[k].metric for k in chosen}
+    config = EvaluateConfig(
+        seed=seed,
+        metrics=tuple(m for m in ALL_METRICS if m in needed),
+        n_synthetic=n_synthetic,
+        space=space,
+        augmentation="augmentation" in needed,  # opt-in: not one of ALL_METRICS
+    )
     m = compute_metrics(real, model=model, config=config).metrics
     checks = []
     summary: dict[str, Any] = {
@@ -247,7 +253,7 @@ def check_generator(
         summary[gate.name] = value
         if ref is not None:
             summary[f"{gate.name}_reference"] = ref
-    if "gamma" in wanted:
+    if "gamma" in needed:
         summary["gamma_ceiling"] = _lookup(m, ("gamma_ceiling", "gamma"))
     return CheckResult(checks, summary)
 
