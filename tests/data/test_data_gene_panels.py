@@ -39,7 +39,9 @@ def test_all_and_top_variable_on_the_real_files(shared_data: Path):
     panel = shared_data / "l1000" / "landmark_genes.tsv"
     every, _ = build_rnaseqdb_cohort(source, panel, None, genes="all", progress=False)
     assert every.n_vars > 15_000  # every Entrez gene in all files, the panel ignored
-    top, summary = build_rnaseqdb_cohort(source, None, None, genes="top-variable:40", progress=False)
+    top, summary = build_rnaseqdb_cohort(
+        source, None, None, genes="top-variable:40", progress=False
+    )
     assert top.n_vars == 40
     assert (top.obs_names == every.obs_names).all()
     assert (top.obs["split"] == every.obs["split"]).all()  # the split does not depend on genes
