@@ -188,17 +188,20 @@ def test_every_config_field_is_a_train_option_and_reaches_the_checkpoint(cohort,
         epochs=0, batch_size=16, lr=0.02, lr_schedule="cosine", encoder_hidden=(32, 16),
         n_latent=3, decoder_hidden=(16, 32), batch_norm=False, conditions=("tissue",), seed=5,
         device="cpu", val_fraction=0.2, patience=7, keep="last", kl_weight=0.5,
-        learned_variance=True, conditional_prior=True, checkpoint_every=3, threads=1,
+        conditional_prior=True, checkpoint_every=3, threads=1,
         dropout=0.1, input_noise=0.2, mixup=0.5, observation_noise="calibrated", select_every=2,
         dp_epsilon=5.0, dp_delta=1e-4, dp_max_grad_norm=2.0,
     )  # fmt: skip
-    assert all(getattr(expected, f) != getattr(TrainConfig(), f) for f in fields)
+    # learned_variance excludes DP (checked below on its own run)
+    assert all(
+        getattr(expected, f) != getattr(TrainConfig(), f) for f in fields - {"learned_variance"}
+    )
     run = tmp_path / "run"
     args = ["train", str(cohort), "--out", str(run), "--epochs", "0", "--batch-size", "16",
             "--lr", "0.02", "--lr-schedule", "cosine", "--encoder-hidden", "32,16",
             "--n-latent", "3", "--decoder-hidden", "16, 32", "--no-batch-norm",
             "--conditions", "tissue", "--seed", "5", "--device", "cpu", "--val-fraction", "0.2",
-            "--patience", "7", "--keep", "last", "--kl-weight", "0.5", "--learned-variance",
+            "--patience", "7", "--keep", "last", "--kl-weight", "0.5",
             "--conditional-prior", "--checkpoint-every", "3", "--threads", "1",
             "--dropout", "0.1", "--input-noise", "0.2", "--mixup", "0.5",
             "--observation-noise", "calibrated", "--select-every", "2", "--dp-epsilon", "5",
@@ -207,6 +210,11 @@ def test_every_config_field_is_a_train_option_and_reaches_the_checkpoint(cohort,
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert TrainConfig.from_dict(load_checkpoint(run)["config"]) == expected
+    lv = tmp_path / "lv"
+    args = ["train", str(cohort), "--out", str(lv), "--epochs", "0", "--learned-variance",
+            "--recipe", "paper", "--device", "cpu", "--no-progress"]  # fmt: skip
+    assert runner.invoke(app, args).exit_code == 0
+    assert TrainConfig.from_dict(load_checkpoint(lv)["config"]).learned_variance
 
 
 WGAN = ["--model", "wgan-gp", "--batch-size", "16", "--n-latent", "4", "--device", "cpu",
