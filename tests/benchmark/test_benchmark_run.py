@@ -61,7 +61,9 @@ def test_results_json_has_every_model_and_metric(bench):
     on_disk = json.loads((out / "results.json").read_text())
     assert on_disk["table_text"] == results["table_text"]
     assert results["failed"] == []
-    assert list(on_disk["models"]) == ["cvae-fast", "cvae", "wgan-gp", "ctgan", "tvae", "gaussian"]
+    assert list(on_disk["models"]) == [
+        "gexgen", "cvae-fast", "cvae", "wgan-gp", "ctgan", "tvae", "gaussian"
+    ]  # fmt: skip
     n_test = on_disk["split"]["n_test"]
     assert n_test == int((anndata.read_h5ad(cohort).obs["split"] == "test").sum())
     for name, entry in on_disk["models"].items():
@@ -73,7 +75,7 @@ def test_results_json_has_every_model_and_metric(bench):
         assert entry["fit_seconds"] > 0 and entry["sampling"]["rows_per_s"] > 0
         assert entry["sampling"]["n"] == 100
         assert m["n_real"] == n_test
-    for name in ("cvae-fast", "cvae", "wgan-gp"):  # sampled through the exported generator
+    for name in ("gexgen", "cvae-fast", "cvae", "wgan-gp"):  # through the exported generator
         assert on_disk["models"][name]["sampling"]["via"] == "onnxruntime"
         assert (out / "models" / name / "generator.onnx").is_file()
         assert on_disk["models"][name]["details"]["export"]["max_abs_diff"] < 1e-4
@@ -82,6 +84,7 @@ def test_results_json_has_every_model_and_metric(bench):
     assert len(ceilings) == 1
     assert [r["model"] for r in on_disk["table"]] == [
         "real (ceiling)",
+        "gexgen",
         "cvae-fast",
         "cvae",
         "wgan-gp",
@@ -96,7 +99,7 @@ def test_generators_draw_the_test_label_counts_exactly(bench):
     cohort, out, results = bench
     test = anndata.read_h5ad(cohort).obs.query("split == 'test'")
     want = test[["tissue", "status"]].astype(str).value_counts().sort_index()
-    for name in ("cvae-fast", "cvae", "wgan-gp", "gaussian"):
+    for name in ("gexgen", "cvae-fast", "cvae", "wgan-gp", "gaussian"):
         synth = pd.read_parquet(out / results["models"][name]["synthetic"])
         got = synth[["tissue", "status"]].astype(str).value_counts().sort_index()
         pd.testing.assert_series_equal(got, want, check_names=False)

@@ -33,8 +33,19 @@ def _all_commands() -> list[tuple[str, ...]]:
 
 def test_expected_commands_are_registered():
     names = {" ".join(p) for p in _all_commands()}
-    expected = {"data rnaseqdb", "data import", "train", "tune", "export", "generate",
-                "info", "evaluate", "check", "benchmark", "demo"}
+    expected = {
+        "data rnaseqdb",
+        "data import",
+        "train",
+        "tune",
+        "export",
+        "generate",
+        "info",
+        "evaluate",
+        "check",
+        "benchmark",
+        "demo",
+    }
     assert expected <= names, f"missing commands: {sorted(expected - names)}"
 
 

@@ -54,7 +54,9 @@ def test_train_resume_and_export(cohort, tmp_path):
     ckpt = load_checkpoint(run)
     config = TrainConfig.from_dict(ckpt["config"])
     assert config.encoder_hidden == (32, 16) and config.lr == 0.01 and config.batch_norm
-    assert config.epochs == 2 and config.patience == 100  # the default when not given
+    # no --recipe: gexgen's default recipe (no early stop, balanced selection, noise)
+    assert config.epochs == 2 and config.patience is None and config.keep == "balanced"
+    assert config.observation_noise == "calibrated"
 
     # --resume keeps the saved config; only --epochs changes
     result = runner.invoke(
@@ -187,20 +189,33 @@ def test_every_config_field_is_a_train_option_and_reaches_the_checkpoint(cohort,
         epochs=0, batch_size=16, lr=0.02, lr_schedule="cosine", encoder_hidden=(32, 16),
         n_latent=3, decoder_hidden=(16, 32), batch_norm=False, conditions=("tissue",), seed=5,
         device="cpu", val_fraction=0.2, patience=7, keep="last", kl_weight=0.5,
-        learned_variance=True, conditional_prior=True, checkpoint_every=3, threads=1,
+        conditional_prior=True, checkpoint_every=3, threads=1,
+        dropout=0.1, input_noise=0.2, mixup=0.5, observation_noise="calibrated", select_every=2,
+        dp_epsilon=5.0, dp_delta=1e-4, dp_max_grad_norm=2.0,
     )  # fmt: skip
-    assert all(getattr(expected, f) != getattr(TrainConfig(), f) for f in fields)
+    # learned_variance excludes DP (checked below on its own run)
+    assert all(
+        getattr(expected, f) != getattr(TrainConfig(), f) for f in fields - {"learned_variance"}
+    )
     run = tmp_path / "run"
     args = ["train", str(cohort), "--out", str(run), "--epochs", "0", "--batch-size", "16",
             "--lr", "0.02", "--lr-schedule", "cosine", "--encoder-hidden", "32,16",
             "--n-latent", "3", "--decoder-hidden", "16, 32", "--no-batch-norm",
             "--conditions", "tissue", "--seed", "5", "--device", "cpu", "--val-fraction", "0.2",
-            "--patience", "7", "--keep", "last", "--kl-weight", "0.5", "--learned-variance",
+            "--patience", "7", "--keep", "last", "--kl-weight", "0.5",
             "--conditional-prior", "--checkpoint-every", "3", "--threads", "1",
+            "--dropout", "0.1", "--input-noise", "0.2", "--mixup", "0.5",
+            "--observation-noise", "calibrated", "--select-every", "2", "--dp-epsilon", "5",
+            "--dp-delta", "1e-4", "--dp-max-grad-norm", "2", "--recipe", "paper",
             "--no-progress"]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert TrainConfig.from_dict(load_checkpoint(run)["config"]) == expected
+    lv = tmp_path / "lv"
+    args = ["train", str(cohort), "--out", str(lv), "--epochs", "0", "--learned-variance",
+            "--recipe", "paper", "--device", "cpu", "--no-progress"]  # fmt: skip
+    assert runner.invoke(app, args).exit_code == 0
+    assert TrainConfig.from_dict(load_checkpoint(lv)["config"]).learned_variance
 
 
 WGAN = ["--model", "wgan-gp", "--batch-size", "16", "--n-latent", "4", "--device", "cpu",
@@ -262,7 +277,7 @@ def test_recipe_fast_is_the_base_and_options_override_it(cohort, tmp_path):
     )  # fmt: skip
     assert got.conditional_prior and got.lr_schedule == "cosine" and got.keep == "last"
     for extra, message in (
-        (["--recipe", "slow"], "--recipe must be one of ['paper', 'fast']"),
+        (["--recipe", "slow"], "--recipe must be one of ['paper', 'fast', 'default']"),
         (["--resume", "--recipe", "fast"], "--recipe starts a new run"),
         (["--model", "wgan-gp", "--recipe", "fast"], "--recipe applies to --model cvae only"),
     ):

@@ -254,8 +254,9 @@ def test_profile_layout_normalizes_and_refuses_labels_named_like_genes():
 
 def test_writer_refuses_a_label_named_like_a_gene_and_leaves_no_file(tmp_path):
     out = tmp_path / "clash.parquet"
-    with pytest.raises(GexgenError, match="also gene symbols"), profile_writer(
-        out, 2, ["A", "B"], {"A": ["x"]}, {}
+    with (
+        pytest.raises(GexgenError, match="also gene symbols"),
+        profile_writer(out, 2, ["A", "B"], {"A": ["x"]}, {}),
     ):
         pass
     assert list(tmp_path.iterdir()) == []

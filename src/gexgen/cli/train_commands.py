@@ -284,6 +284,10 @@ def train(
         float | None,
         typer.Option(help="DP delta with --dp-epsilon (default 1 / n_train^1.1)."),
     ] = None,
+    dp_max_grad_norm: Annotated[
+        float | None,
+        typer.Option(help=f"DP per-sample gradient clipping norm (default {_D.dp_max_grad_norm})."),
+    ] = None,
 ) -> None:
     """Train gexgen's conditional VAE (or the WGAN-GP baseline) on a cohort's training split.
 

@@ -227,6 +227,11 @@ class TrainConfig(DictConfig):
             problems.append(f"dp_epsilon must be > 0, got {self.dp_epsilon}")
         if self.dp_delta is not None and not 0 < self.dp_delta < 1:
             problems.append(f"dp_delta must be in (0, 1), got {self.dp_delta}")
+        if self.dp_epsilon is not None and self.learned_variance:
+            problems.append(
+                "learned_variance does not work with dp_epsilon (Opacus has no per-sample "
+                "gradient for the decoder's raw log-variance); use observation_noise='calibrated'"
+            )
         if self.dp_delta is not None and self.dp_epsilon is None:
             problems.append("dp_delta needs dp_epsilon (--dp-epsilon E)")
         if not self.dp_max_grad_norm > 0:
