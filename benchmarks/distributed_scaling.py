@@ -61,9 +61,13 @@ def generation(gen: Path, work: Path, n: int, rows: int, seed: int) -> dict[str,
     from gexgen.runtime.write_profiles import file_sha256
 
     with GeneratorSession(gen, providers="cpu", threads=1) as session:
-        write_profiles(session, work / "warm.parquet", min(n, 2048), seed=seed, progress=False)
+        write_profiles(
+            session, work / "warm.parquet", min(n, 2048), seed=seed, progress=False, overwrite=True
+        )
         single, _ = _timed(
-            lambda: write_profiles(session, work / "single.parquet", n, seed=seed, progress=False)
+            lambda: write_profiles(
+                session, work / "single.parquet", n, seed=seed, progress=False, overwrite=True
+            )
         )
         plan = session.plan(n, "training", seed)
     sha = file_sha256(gen)

@@ -230,6 +230,7 @@ def section_cold_start(work: Path, repeats: int) -> dict:
             "--out",
             str(out),
             "--no-progress",
+            "--overwrite",  # the same file each round
         ],
     }
     seconds: dict[str, list[float]] = {name: [] for name in commands}
@@ -396,7 +397,7 @@ def section_formats(work: Path, rows: int, rounds: int) -> dict:
     def to_file(suffix: str) -> Callable[[], None]:
         def call() -> None:
             n = rows // 8 if suffix == ".csv" else rows
-            write_profiles(gen, target / f"x{suffix}", n, progress=False)
+            write_profiles(gen, target / f"x{suffix}", n, progress=False, overwrite=True)
             for path in target.iterdir():
                 path.unlink()
 
@@ -425,7 +426,7 @@ import resource, sys, time
 from gexgen.runtime import GeneratorSession, write_profiles
 gen = GeneratorSession(sys.argv[1], providers="cpu")
 start = time.perf_counter()
-write_profiles(gen, sys.argv[2], int(sys.argv[3]), progress=False)
+write_profiles(gen, sys.argv[2], int(sys.argv[3]), progress=False, overwrite=True)
 seconds = time.perf_counter() - start
 status = dict(line.split(":", 1) for line in open("/proc/self/status"))
 print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, status["VmHWM"].split()[0])

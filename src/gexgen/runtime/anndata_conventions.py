@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "LOG1P_BASE",
@@ -70,6 +72,8 @@ def units_of(space: str, units: str | None) -> str:
 
 def var_frame(genes: Sequence[str], entrez_ids: Sequence[int | None] | None) -> pd.DataFrame:
     """``var``: index gene symbols, ``symbol`` and nullable Int64 ``entrez_id`` columns."""
+    import pandas as pd  # imported here: a plain generate to .npy needs no pandas
+
     symbols = [str(g) for g in genes]
     ids = [None] * len(symbols) if entrez_ids is None else list(entrez_ids)
     return pd.DataFrame(
@@ -119,6 +123,7 @@ def profiles_anndata(
     it becomes ``uns["gexgen"]`` (without the gene list, which is ``var``).
     """
     import anndata
+    import pandas as pd
 
     obs = labels.copy()
     obs.index = pd.Index(obs_names(int(metadata.get("seed", 0)), 0, len(matrix)))
