@@ -220,6 +220,7 @@ def section_cold_start(work: Path, repeats: int) -> dict:
             "--out",
             str(out),
             "--no-progress",
+            "--overwrite",  # the same file each round
         ],
         "gexgen generate --n 1 (eps, stream 2)": [
             str(gexgen),
