@@ -203,7 +203,8 @@ def check(
             help="Profiles to generate, labels cycling through the real rows. The default "
             "keeps gamma's seed-to-seed spread below 0.002: on the demo generator (322 test "
             "profiles) gamma over seeds 0-5 spread 0.0077 at 322 profiles, 0.0015 at 5,000 "
-            "and 0.0005 at 20,000."
+            "and 0.0005 at 20,000 (decoder means; 0.0015 and 0.0005 again with the default "
+            "recipe's observation noise)."
         ),
     ] = _DEFAULT_CHECK_SYNTHETIC,
     max_mia_auc: Annotated[

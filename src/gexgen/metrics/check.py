@@ -11,11 +11,12 @@ threshold (``min_gamma``, ``max_mia_auc``, ...) to its metric, its place in
 
 ``DEFAULT_CHECK_SYNTHETIC``: gamma's sampling noise falls with the number of
 synthetic profiles. On the demo generator (RNAseqDB L1000 cohort, 322 test
-profiles, /work/artifacts/demo/generator.onnx), gamma over seeds 0-5 spread
+profiles; the fast-recipe generator, decoder means), gamma over seeds 0-5 spread
 (max - min) 0.0077 with one profile per real row (322; gamma 0.9462-0.9539),
 0.0015 with 5,000 (0.9586-0.9601) and 0.0005 with 20,000 (0.9599-0.9603;
-seed-to-seed sd 0.00017). 20,000 keeps the spread well below 0.002. The mean
-also rises with the count (sampling noise in the synthetic correlations
+seed-to-seed sd 0.00017); the default recipe's generator, with observation
+noise, spread 0.0015 at 5,000 and 0.0005 at 20,000. 20,000 keeps the spread
+well below 0.002. The mean also rises with the count (sampling noise in the synthetic correlations
 lowers gamma), so a threshold set with one count does not carry to another.
 """
 
