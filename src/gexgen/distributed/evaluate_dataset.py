@@ -26,7 +26,7 @@ from gexgen.distributed._partition import PartitionScan, ScanTask, scan_partitio
 from gexgen.distributed.dataset import PartitionedTable, open_dataset
 from gexgen.errors import GexgenError
 from gexgen.metrics._sources import ProfileSet
-from gexgen.metrics.evaluation import EvaluateConfig, _Scan
+from gexgen.metrics.evaluation import EvaluateConfig, _Scan, subsample_rows
 from gexgen.metrics.evaluation import evaluate as evaluate_files
 
 __all__ = ["evaluate", "scan_dataset"]
@@ -112,8 +112,7 @@ def scan_dataset(
     if n == 0:
         raise GexgenError(f"{s.name} holds no profiles")
     # the same subsample and the same shifts as the one-pass scan
-    rng = np.random.default_rng([seed, stream])
-    pick = np.sort(rng.choice(n, size=min(n, max_rows), replace=False))
+    pick = subsample_rows(n, max_rows, seed, stream)
     first = s.read_log(slice(0, min(chunk_rows, n)), columns)  # type: ignore[arg-type]
     correlation_shift = pilot_shift(first)
     moments_shift = first.mean(axis=0, dtype=np.float64)

@@ -156,6 +156,13 @@ class Evaluation:
     train_moments: GroupMoments | None = None  # the real train split's, for the report
 
 
+def subsample_rows(n: int, max_rows: int, seed: int, stream: int) -> np.ndarray:
+    """The sorted seeded subsample of at most ``max_rows`` of ``n`` rows that a scan keeps
+    (one definition for the one-pass and the partitioned scans, which must agree)."""
+    rng = np.random.default_rng([seed, stream])
+    return np.sort(rng.choice(n, size=min(n, max_rows), replace=False))
+
+
 def _scan(
     s: ProfileSet,
     columns: np.ndarray | None,
@@ -174,8 +181,7 @@ def _scan(
     if n == 0:
         raise GexgenError(f"{s.name} holds no profiles")
     keys = group_keys(s, label_columns)
-    rng = np.random.default_rng([seed, stream])
-    pick = np.sort(rng.choice(n, size=min(n, max_rows), replace=False))
+    pick = subsample_rows(n, max_rows, seed, stream)
     acc = CorrelationAccumulator(n_genes)
     moments = GroupMoments(n_genes)
     sample = np.empty((len(pick), n_genes), dtype=np.float32)
