@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from gexgen.errors import GexgenError
-from gexgen.metrics.gene_moments import GroupMoments, group_sums, moment_agreement, pearson
+from gexgen.metrics.gene_moments import (
+    GroupMoments,
+    group_sums,
+    moment_agreement,
+    pearson,
+    score_groups,
+)
 
 
 def test_streamed_group_moments_match_numpy():
@@ -94,3 +100,15 @@ def test_float32_chunks_give_float64_moments():
         gm.update(x[rows])
     np.testing.assert_allclose(gm.mean("all"), x.astype(np.float64).mean(0), atol=1e-10)
     np.testing.assert_allclose(gm.std("all"), x.astype(np.float64).std(0), atol=1e-10)
+
+
+def test_score_groups_scores_each_combination_and_skips_small_ones():
+    rng = np.random.default_rng(0)
+    real, synth = GroupMoments(3), GroupMoments(3)
+    real.update(rng.normal(size=(7, 3)).astype(np.float32), np.array(["a"] * 5 + ["b"] * 2))
+    synth.update(rng.normal(size=(6, 3)).astype(np.float32), np.array(["a"] * 3 + ["c"] * 3))
+    groups = score_groups(real, synth, 3, lambda key: {"n": real.count(key) + synth.count(key)})
+    assert list(groups) == ["a", "b", "c"]
+    assert groups["a"] == {"n": 8}
+    assert groups["b"]["skipped"] == "fewer than 3 rows (real 2, synthetic 0)"
+    assert (groups["c"]["n_real"], groups["c"]["n_synthetic"]) == (0, 3)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from gexgen.errors import GexgenError
-from gexgen.metrics.gene_moments import ALL, GroupMoments
+from gexgen.metrics.gene_moments import ALL, GroupMoments, score_groups
 
 __all__ = ["dispersion_scores", "sample_std", "std_ratios"]
 
@@ -68,21 +68,16 @@ def _scores(
     real: GroupMoments, synthetic: GroupMoments, min_samples: int, tolerance: float
 ) -> dict[str, Any]:
     overall = _summary(std_ratios(real, synthetic, ALL), tolerance)
-    groups: dict[str, Any] = {}
-    for key in sorted(set(real.groups) | set(synthetic.groups)):
-        nr, ns = real.count(key), synthetic.count(key)
-        if nr < min_samples or ns < min_samples:
-            groups[key] = {
-                "skipped": f"fewer than {min_samples} rows (real {nr}, synthetic {ns})",
-                "n_real": nr,
-                "n_synthetic": ns,
-            }
-            continue
-        groups[key] = {
+    groups = score_groups(
+        real,
+        synthetic,
+        min_samples,
+        lambda key: {
             **_summary(std_ratios(real, synthetic, key), tolerance),
-            "n_real": nr,
-            "n_synthetic": ns,
-        }
+            "n_real": real.count(key),
+            "n_synthetic": synthetic.count(key),
+        },
+    )
     medians = [
         g["std_ratio_median"] for g in groups.values() if g.get("std_ratio_median") is not None
     ]

@@ -11,7 +11,7 @@ once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numba
@@ -20,7 +20,7 @@ import numpy as np
 from gexgen.errors import GexgenError
 from gexgen.metrics._config import PARALLEL_JIT_FLAGS
 
-__all__ = ["GroupMoments", "group_sums", "moment_agreement", "pearson"]
+__all__ = ["GroupMoments", "group_sums", "moment_agreement", "pearson", "score_groups"]
 
 ALL = "all"
 _KERNEL_ROWS = 2048  # rows per parallel work item (each has its own partial sums)
@@ -210,6 +210,28 @@ def _as_moments(x: np.ndarray | GroupMoments, keys: Sequence[str] | None) -> Gro
     return GroupMoments(x.shape[1]).update(x, keys)
 
 
+def score_groups(
+    real: GroupMoments,
+    synthetic: GroupMoments,
+    min_samples: int,
+    score: Callable[[str], dict[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """``score(key)`` for every label combination of either side, sorted; a combination
+    with fewer than ``min_samples`` rows on a side gets a ``skipped`` entry instead."""
+    groups: dict[str, dict[str, Any]] = {}
+    for key in sorted(set(real.groups) | set(synthetic.groups)):
+        nr, ns = real.count(key), synthetic.count(key)
+        if nr < min_samples or ns < min_samples:
+            groups[key] = {
+                "skipped": f"fewer than {min_samples} rows (real {nr}, synthetic {ns})",
+                "n_real": nr,
+                "n_synthetic": ns,
+            }
+        else:
+            groups[key] = score(key)
+    return groups
+
+
 def moment_agreement(
     real: np.ndarray | GroupMoments,
     synthetic: np.ndarray | GroupMoments,
@@ -252,17 +274,7 @@ def moment_agreement(
             "n_synthetic": s.count(key),
         }
 
-    groups: dict[str, Any] = {}
-    for key in sorted(set(r.groups) | set(s.groups)):
-        nr, ns = r.count(key), s.count(key)
-        if nr < min_samples or ns < min_samples:
-            groups[key] = {
-                "skipped": f"fewer than {min_samples} rows (real {nr}, synthetic {ns})",
-                "n_real": nr,
-                "n_synthetic": ns,
-            }
-        else:
-            groups[key] = score(key)
+    groups = score_groups(r, s, min_samples, score)
     scored = [g for g in groups.values() if "skipped" not in g]
 
     def median(field: str) -> float | None:
