@@ -48,6 +48,7 @@ from gexgen._json import json_default
 from gexgen._outputs import check_output_folder
 from gexgen.errors import GexgenError
 from gexgen.metrics._sections import (
+    RealTrain,
     augmentation_section,
     de_section,
     dispersion_section,
@@ -341,7 +342,7 @@ def _prdc_equal_sizes(real_z: np.ndarray, synth_z: np.ndarray, config: EvaluateC
 
 def _privacy_section(
     train: ProfileSet | None,
-    cols: np.ndarray | None,
+    real_train: RealTrain | None,
     real_scan: _Scan,
     synth_scan: _Scan,
     label_cols: list[str],
@@ -352,14 +353,14 @@ def _privacy_section(
 
     if train is None:
         return {"skipped": "the real file has no train/test split column 'split' (a cohort has)"}
-    if train.n < 2 or real_scan.n < 2:
+    if real_train is None or real_scan.n < 2:
         return {"skipped": f"need 2 train and 2 test rows, got {train.n} and {real_scan.n}"}
     rows = None
     if train.n > PRIVACY_MAX_TRAIN:
         rng = np.random.default_rng([config.seed, 505])
         rows = np.sort(rng.choice(train.n, PRIVACY_MAX_TRAIN, replace=False))
-    train_x = train.read_log(rows, columns=cols)
-    train_labels = train.labels if rows is None else train.labels.iloc[rows]
+    train_x = real_train.values if rows is None else real_train.values[rows]
+    train_labels = real_train.labels if rows is None else real_train.labels.iloc[rows]
     train_labels = train_labels.reset_index(drop=True)
     draws = config.privacy_draws
     result = privacy_metrics(
@@ -505,11 +506,17 @@ def compute_metrics(
                 "ones (each is easier to place next to its twin than by chance); check for "
                 "copies of real profiles"
             )
+    # the real train split, read once for TSTR, privacy, dispersion, DE and augmentation
+    real_train = None
+    if {"tstr", "privacy", "dispersion", "de"} & set(config.metrics) or config.augmentation:
+        real_train = read_train(train, r_cols, n_genes, label_cols)
     if "tstr" in config.metrics:
         if label_cols:
             say(f"train on synthetic, test on real ({', '.join(label_cols)})")
             train_x = train_labels = None
-            if train is not None:
+            if real_train is not None:
+                train_x, train_labels = real_train.values, real_train.labels
+            elif train is not None:  # a one-row train split (read_train keeps none)
                 train_x, train_labels = train.read_log(columns=r_cols), train.labels
             metrics["tstr"] = tstr_scores(
                 synth_scan.sample,
@@ -532,13 +539,10 @@ def compute_metrics(
     if "privacy" in config.metrics:
         say("privacy: membership inference and distance to the closest record")
         metrics["privacy"] = _privacy_section(
-            train, r_cols, real_scan, synth_scan, label_cols, config
+            train, real_train, real_scan, synth_scan, label_cols, config
         )
         notes.extend(_privacy_notes(metrics["privacy"]))
     # dispersion, differential expression, augmentation (each beside train vs test)
-    real_train = None
-    if {"dispersion", "de"} & set(config.metrics) or config.augmentation:
-        real_train = read_train(train, r_cols, n_genes, label_cols)
     if "dispersion" in config.metrics:
         say("dispersion: synthetic / real per-gene standard deviation")
         metrics["dispersion"] = dispersion_section(
