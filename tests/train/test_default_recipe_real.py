@@ -5,8 +5,7 @@ one CPU thread here), exported to ONNX and sampled through the torch-free
 runtime, must at once be
 
 - faithful: gamma >= real-vs-real ceiling - 0.008 on 10 synthetic profiles per
-  test profile (3,220), detection AUC <= 0.60 (gexgen.metrics; not met yet: an
-  explicit xfail carrying the measured AUC, see the README's goal table);
+  test profile (3,220), logistic detection AUC <= 0.60 (gexgen.metrics);
 - private: membership-inference AUC <= 0.60;
 - dispersed: median per-gene synthetic/real standard deviation in [0.95, 1.05].
 
@@ -108,9 +107,6 @@ def test_default_recipe_meets_the_goal_table(real_cohort_path, tmp_path):
         f"std ratio median {std_ratio:.3f}, kept epoch {ckpt['training']['kept_epoch']}"
     )
     assert gamma >= ceiling - 0.008
+    assert detection <= 0.60
     assert mia <= 0.60
     assert 0.95 <= std_ratio <= 1.05
-    # The detection goal is NOT met by the default recipe yet (0.68 measured, README
-    # "Goal table"): reported as an expected failure with the number, never loosened.
-    if detection > 0.60:
-        pytest.xfail(f"issue 12 detection goal not met: AUC {detection:.3f} > 0.60")

@@ -183,6 +183,9 @@ def test_default_parts_train_record_selection_and_resume_bit_exact(
     noise = ckpt["model_state"]["decoder.noise_logvar"]
     assert torch.isfinite(noise).all() and noise.std() > 0
     assert ckpt["model_state"]["decoder.noise_factors"].abs().sum() > 0
+    assert ckpt["model_config"]["calibrated_mean"] and "centre" in ckpt["training"]["calibration"]
+    offset = ckpt["model_state"]["decoder.noise_offset"]
+    assert torch.isfinite(offset).all() and offset.abs().sum() > 0
     # interrupted at epoch 2, resumed: the same weights, noise table and history
     train_cvae(tiny_cohort, tmp_path / "half", default_tiny.replace(epochs=2), progress=False)
     train_cvae(tiny_cohort, tmp_path / "half", default_tiny, resume=True, progress=False)
@@ -202,5 +205,7 @@ def test_dp_training_records_epsilon_and_uses_layer_norm(tiny_cohort, tiny_confi
     assert 0 < privacy["epsilon_spent"] <= 10.0 + 1e-6
     assert ckpt["model_config"]["batch_norm"] == "layer"
     assert not any("running_mean" in k for k in ckpt["model_state"])
+    offset = ckpt["model_state"]["decoder.noise_offset"]  # one global centre under DP
+    assert offset.abs().sum() > 0 and torch.equal(offset, offset[:1].expand_as(offset))
     with pytest.raises(GexgenError, match="--resume does not work with --dp-epsilon"):
         train_cvae(tiny_cohort, tmp_path / "dp", config, resume=True, progress=False)

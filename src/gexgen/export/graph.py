@@ -42,6 +42,12 @@ class GeneratorGraph(nn.Module):
         n_genes]`` (row-major over ``label_sizes``, as ``joint_one_hot``); when
         given, the graph takes a third kind of input ``eps`` (standard normals
         ``[n, n_genes]``) and adds ``eps * exp(0.5 * logvar)`` to the decoder mean.
+    factors, gains
+        The correlation of the noise (see ``gexgen.train.calibrate``).
+    offset
+        Calibrated offset per label combination and gene ``[n_combinations,
+        n_genes]`` (standardized units), added to the decoder mean with or
+        without noise.
     """
 
     def __init__(
@@ -53,6 +59,7 @@ class GeneratorGraph(nn.Module):
         logvar: torch.Tensor | None = None,
         factors: torch.Tensor | None = None,
         gains: torch.Tensor | None = None,
+        offset: torch.Tensor | None = None,
     ) -> None:
         super().__init__()
         self.decoder = decoder.eval()
@@ -68,6 +75,10 @@ class GeneratorGraph(nn.Module):
             assert factors is not None and gains is not None
             self.register_buffer("noise_factors", factors.detach().float())
             self.register_buffer("noise_gains", gains.detach().float())
+        self.offset = offset is not None
+        self.by_combination = self.offset or self.noise_per_combination
+        if offset is not None:
+            self.register_buffer("mean_offset", offset.detach().float())
 
     @property
     def n_labels(self) -> int:
@@ -85,11 +96,14 @@ class GeneratorGraph(nn.Module):
         nan_if_invalid = self.invalid_rows(codes)  # added to both outputs: x + 0 == x
         one_hot = one_hot_conditions(codes, self.label_sizes)
         standardized = self.decoder(z, one_hot)
+        joint = joint_one_hot(one_hot, self.label_sizes) if self.by_combination else None
+        if self.offset:  # the calibrated centre of each label combination
+            standardized = standardized + joint @ self.mean_offset
         if self.noise_per_combination:  # a row of the table per label combination
             eps = inputs[self.n_labels]
             if self.correlated:
                 eps = eps + ((eps @ self.noise_factors) * self.noise_gains) @ self.noise_factors.T
-            scale = joint_one_hot(one_hot, self.label_sizes) @ self.noise_scale
+            scale = joint @ self.noise_scale
             standardized = standardized + eps * scale
         elif self.noise_input:
             standardized = standardized + inputs[self.n_labels] * self.noise_scale

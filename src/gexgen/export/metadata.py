@@ -90,6 +90,8 @@ def generator_metadata(
         meta["training"]["selection"] = _json_safe(training["selection"])
     if training.get("observation_noise"):
         meta["training"]["observation_noise"] = str(training["observation_noise"])
+    if training.get("calibration"):
+        meta["training"]["calibration"] = str(training["calibration"])
     if training.get("privacy"):
         meta["training"]["privacy"] = _json_safe(training["privacy"])
     n_genes = len(meta["genes"]["symbols"])

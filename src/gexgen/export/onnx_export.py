@@ -118,6 +118,7 @@ def export_generator(
         logvar=logvar,
         factors=getattr(decoder, "noise_factors", None),
         gains=getattr(decoder, "noise_gains", None),
+        offset=getattr(decoder, "noise_offset", None),
     )
     meta = generator_metadata(ckpt, noise_input=logvar is not None, exporter="", opset=opset)
     return export_graph(

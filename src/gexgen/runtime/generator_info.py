@@ -84,6 +84,8 @@ def _training_lines(training: dict[str, Any]) -> list[str]:
         )
     if training.get("observation_noise"):
         lines.append(f"observation noise: {training['observation_noise']}")
+    if training.get("calibration"):
+        lines.append(f"calibration: {printable(str(training['calibration']))}")
     privacy = training.get("privacy")
     if privacy:
         lines.append(

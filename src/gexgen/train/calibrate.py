@@ -25,6 +25,23 @@ With standard normals ``eps`` [n, n_genes] the generator computes::
 
 where ``(I + P diag(C) P.T)`` is the symmetric square root of the correlation
 model ``I + B B.T`` (see :func:`noise_factors`). ``eps = 0`` gives the decoder mean.
+
+The centre is calibrated too. Under the prior ``z ~ N(0, I)`` a trained
+decoder's average output per combination drifts from the real mean (the
+aggregate posterior is not the prior); a linear classifier sees such a shift
+in every gene at once. The generator therefore adds a per-combination offset
+(standardized units, ``eps`` or not)::
+
+    offset[k, g] = global[g] + w[k, g] * (delta[k, g] - global[g]),
+    delta[k, g] = real_mean[k, g] - mean_of_decoded_means[k, g]
+
+``global`` is ``delta`` averaged over the fitted rows (its weight is the row
+count of each combination), ``w = tau2 / (tau2 + v)`` an empirical-Bayes
+shrinkage: ``v[k, g]`` is the sampling variance of ``delta[k, g]`` (the
+shrunk target variance over ``n_k`` plus the Monte-Carlo variance of the
+decoded mean), ``tau2[g]`` the spread of the true per-combination deviations
+beyond it. A combination with fewer than ``MIN_OFFSET_ROWS`` fitted rows (or
+none) gets ``global`` only, so no offset follows a handful of patients.
 """
 
 from __future__ import annotations
@@ -40,9 +57,13 @@ from torch import nn
 from gexgen.train.cvae import one_hot_conditions
 
 __all__ = [
+    "CALIBRATION",
     "NoiseModel",
     "calibrate_noise",
     "combination_index",
+    "decoded_moments",
+    "explained_rows",
+    "mean_offset",
     "noise_factors",
     "within_combination_variance",
 ]
@@ -50,6 +71,14 @@ __all__ = [
 NOISE_FLOOR = 0.05  # the noise keeps at least this share of the target variance
 N_FACTORS = 32  # principal directions of the within-combination correlation kept
 UNIQUENESS_FLOOR = 0.05  # each gene keeps at least this share of independent noise
+MIN_OFFSET_ROWS = 10  # a combination needs this many fitted rows for an offset of its own
+N_DRAWS = 2048  # prior draws per combination for the decoded means' mean and variance
+CALIBRATION = (  # what checkpoints and generator metadata record of this module's model
+    f"centre: offset per label combination (empirical Bayes, >= {MIN_OFFSET_ROWS} rows); "
+    f"noise: variance per combination and gene, correlation of what the decoder leaves "
+    f"out ({N_FACTORS} factors); {N_DRAWS} prior draws per combination"
+)
+EXPLAINED_DRAWS = 128  # of them, per combination, for the decoded means' covariance
 
 
 def combination_index(codes: np.ndarray, label_sizes: Sequence[int]) -> np.ndarray:
@@ -94,20 +123,29 @@ class NoiseModel(NamedTuple):
     logvar: torch.Tensor  # float32 [n_combinations, n_genes]: log of the per-gene scale^2
     factors: torch.Tensor  # float32 [n_genes, k]: orthonormal directions P
     gains: torch.Tensor  # float32 [k]: C = sqrt(1 + eigenvalue) - 1
+    offset: torch.Tensor  # float32 [n_combinations, n_genes]: added to the decoder mean
 
 
 def noise_factors(
-    x: np.ndarray, combo: np.ndarray, n_factors: int = N_FACTORS
+    x: np.ndarray,
+    combo: np.ndarray,
+    n_factors: int = N_FACTORS,
+    explained: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(P [g, k], C [k], inflation [g]) of the within-combination correlation model.
+    """(P [g, k], C [k], inflation [g]) of the noise's correlation model.
 
-    The residuals of ``x`` around their combination means, scaled to unit
-    pooled variance, give a correlation ``R ~ Q G Q.T + diag(u)`` (top-k
-    principal directions ``Q``, eigenvalues ``G``, ``u = max(1 - h, floor)``
-    with ``h = (Q**2) @ G``). Written as ``D (I + B B.T) D`` with
-    ``D = diag(sqrt(u))``, ``B = D^-1 Q sqrt(G)``, its square root factor is
-    ``I + P diag(C) P.T`` with ``B B.T = P diag(L) P.T`` and ``C = sqrt(1 + L) - 1``.
-    ``inflation = (u + h) / u`` is the variance ``y`` has per gene before scaling.
+    The residuals of ``x`` around their combination means give the pooled
+    within-combination covariance ``Sw``. ``explained`` (rows whose Gram matrix
+    ``E.T @ E`` is the part of it the decoder already produces: the pooled
+    within-combination covariance of its decoded means) is subtracted, so the
+    noise carries only the rest, ``R = Sw - E.T E``. ``R`` scaled to unit
+    diagonal (floored at ``NOISE_FLOOR`` of ``Sw``'s) is modelled as
+    ``Q G Q.T + diag(u)`` (top-k eigenvectors ``Q`` with positive eigenvalues
+    ``G``, ``u = max(1 - h, floor)`` with ``h = (Q**2) @ G``). Written as
+    ``D (I + B B.T) D`` with ``D = diag(sqrt(u))``, ``B = D^-1 Q sqrt(G)``, its
+    square root factor is ``I + P diag(C) P.T`` with ``B B.T = P diag(L) P.T``
+    and ``C = sqrt(1 + L) - 1``. ``inflation = (u + h) / u`` is the variance
+    ``y`` has per gene before scaling.
     """
     x = np.asarray(x, dtype=np.float64)
     resid = np.empty_like(x)
@@ -116,14 +154,17 @@ def noise_factors(
         rows = combo == k
         resid[rows] = x[rows] - x[rows].mean(axis=0)
     dof = max(len(x) - len(groups), 1)
-    sd = np.sqrt((resid**2).sum(axis=0) / dof)
-    resid = resid / np.where(sd > 0, sd, 1.0) / np.sqrt(dof)
-    k = int(min(n_factors, min(resid.shape) - 1))
+    resid /= np.sqrt(dof)  # Sw = resid.T @ resid
+    sw = (resid**2).sum(axis=0)
+    e = np.zeros((0, x.shape[1])) if explained is None else np.asarray(explained, np.float64)
+    r_diag = np.maximum(sw - (e**2).sum(axis=0), NOISE_FLOOR * sw)
+    scale = np.sqrt(np.where(r_diag > 0, r_diag, 1.0))
+    a, b = resid / scale, e / scale  # R / sqrt(r r.T) = a.T a - b.T b
+    k = int(min(n_factors, x.shape[1] - 1, len(a) + len(b) - 1))
     if k < 1:
         g = x.shape[1]
         return np.zeros((g, 0)), np.zeros(0), np.ones(g)
-    _, sv, vt = np.linalg.svd(resid, full_matrices=False)
-    q, eig = vt[:k].T, sv[:k] ** 2
+    q, eig = _top_eigen(a, b, k)
     h = (q**2) @ eig
     u = np.maximum(1.0 - h, UNIQUENESS_FLOOR)
     b = q * np.sqrt(eig) / np.sqrt(u)[:, None]
@@ -134,6 +175,119 @@ def noise_factors(
     return p, c, (u + h) / u
 
 
+_DENSE_GENES = 4096  # up to this many genes the g x g matrix is formed; above, Lanczos
+
+
+def _top_eigen(a: np.ndarray, b: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (at most) ``k`` largest positive eigenpairs of ``a.T a - b.T b``: (vectors, values)."""
+    g = a.shape[1]
+    if g <= _DENSE_GENES:
+        values, vectors = np.linalg.eigh(a.T @ a - b.T @ b)
+        order = np.argsort(values)[::-1][:k]
+    else:
+        from scipy.sparse.linalg import LinearOperator, eigsh
+
+        op = LinearOperator((g, g), matvec=lambda v: a.T @ (a @ v) - b.T @ (b @ v), dtype=float)
+        values, vectors = eigsh(op, k=k, which="LA", v0=np.ones(g), tol=1e-6)
+        order = np.argsort(values)[::-1]
+    values, vectors = values[order], vectors[:, order]
+    positive = values > 1e-10
+    return vectors[:, positive], values[positive]
+
+
+def mean_offset(
+    x: np.ndarray,
+    combo: np.ndarray,
+    decoded_mean: np.ndarray,
+    decoded_var: np.ndarray,
+    target: np.ndarray,
+    n_draws: int,
+    min_rows: int = MIN_OFFSET_ROWS,
+) -> np.ndarray:
+    """Per-combination offset [n_combinations, n_genes] (see the module docstring).
+
+    ``decoded_mean`` / ``decoded_var`` [n_combinations, n_genes] are the mean and
+    variance of the decoder's outputs over ``n_draws`` prior draws per
+    combination; ``target`` the shrunk within-combination variance of ``x``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n_comb, n_genes = decoded_mean.shape
+    counts = np.bincount(combo, minlength=n_comb).astype(np.float64)
+    real_mean = np.zeros((n_comb, n_genes))
+    for k in np.flatnonzero(counts):
+        real_mean[k] = x[combo == k].mean(axis=0)
+    delta = real_mean - decoded_mean
+    seen = counts > 0
+    glob = (counts[seen, None] * delta[seen]).sum(axis=0) / counts[seen].sum()
+    offset = np.broadcast_to(glob, (n_comb, n_genes)).copy()
+    own = counts >= max(int(min_rows), 1)
+    if own.sum() < 2:  # no spread between combinations to estimate
+        return offset
+    dev = delta[own] - glob
+    var = target[own] / counts[own, None] + decoded_var[own] / n_draws
+    tau2 = np.maximum((dev**2 - var).mean(axis=0), 0.0)
+    weight = tau2 / (tau2 + var)
+    offset[own] = glob + weight * dev
+    return offset
+
+
+@torch.no_grad()
+def decoded_moments(
+    decoder: nn.Module,
+    label_sizes: Sequence[int],
+    n_draws: int = N_DRAWS,
+    seed: int = 0,
+    batch: int = 512,
+    keep: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and unbiased variance [n_combinations, n_genes] (float64) of
+    ``decoder(z, one_hot)`` over ``n_draws`` seeded prior draws per combination,
+    in eval mode (the decoder's mode is restored), and the first ``keep`` draws
+    of each combination centred on its mean [n_combinations, keep, n_genes]."""
+    sizes = [int(s) for s in label_sizes]
+    n_comb = math.prod(sizes)
+    grids = np.stack(np.unravel_index(np.arange(n_comb), sizes), axis=1).astype(np.int64)
+    device = next(decoder.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    mean = np.zeros((n_comb, decoder.n_genes))
+    var = np.zeros((n_comb, decoder.n_genes))
+    kept = np.zeros((n_comb, min(keep, n_draws), decoder.n_genes))
+    was_training = decoder.training
+    decoder.eval()
+    try:
+        for k in range(n_comb):
+            total = np.zeros(decoder.n_genes)
+            square = np.zeros(decoder.n_genes)
+            for lo in range(0, n_draws, batch):
+                rows = min(batch, n_draws - lo)
+                codes = torch.from_numpy(np.repeat(grids[k : k + 1], rows, axis=0)).to(device)
+                z = torch.randn(rows, decoder.n_latent, generator=gen).to(device)
+                out = decoder(z, one_hot_conditions(codes, sizes)).double().cpu().numpy()
+                total += out.sum(axis=0)
+                square += (out * out).sum(axis=0)
+                if lo < kept.shape[1]:
+                    kept[k, lo : lo + rows] = out[: kept.shape[1] - lo]
+            mean[k] = total / n_draws
+            kept[k] -= mean[k]
+            var[k] = np.maximum(square - n_draws * mean[k] ** 2, 0.0) / max(n_draws - 1, 1)
+    finally:
+        decoder.train(was_training)
+    return mean, var, kept
+
+
+def explained_rows(centred: np.ndarray, combo: np.ndarray, n_fit: int) -> np.ndarray:
+    """Rows whose Gram matrix is the pooled within-combination covariance of the
+    decoded means: combination ``k``'s centred draws weighted by its share of the
+    fitted rows (see :func:`noise_factors`)."""
+    counts = np.bincount(combo, minlength=len(centred))
+    seen = np.flatnonzero(counts)
+    m = centred.shape[1]
+    if m < 2:
+        return np.zeros((0, centred.shape[2]))
+    dof = max(n_fit - len(seen), 1)
+    return np.concatenate([centred[k] * np.sqrt(counts[k] / ((m - 1) * dof)) for k in seen])
+
+
 @torch.no_grad()
 def calibrate_noise(
     decoder: nn.Module,
@@ -141,43 +295,31 @@ def calibrate_noise(
     codes_fit: np.ndarray,
     label_sizes: Sequence[int],
     *,
-    n_draws: int = 256,
+    n_draws: int = N_DRAWS,
     seed: int = 0,
     shrink: float = 10.0,
     floor: float = NOISE_FLOOR,
     n_factors: int = N_FACTORS,
+    min_offset_rows: int = MIN_OFFSET_ROWS,
 ) -> NoiseModel:
     """The noise model for ``decoder``'s buffers (see the module docstring).
 
     ``decoder(z, one_hot)`` is evaluated in eval mode on ``n_draws``
     standard-normal latents per combination (seeded, so the result depends on
     the weights and the data only) and restored to its former mode.
-    ``n_factors=0`` gives independent noise per gene.
+    ``n_factors=0`` gives independent noise per gene. ``min_offset_rows`` above
+    the number of fitted rows gives every combination the global offset only.
     """
     n_comb = math.prod(int(s) for s in label_sizes)
     combo = combination_index(codes_fit, label_sizes)
     target = within_combination_variance(x_fit, combo, n_comb, shrink)
-    # every combination's codes, row-major like joint_one_hot
-    grids = np.stack(
-        np.unravel_index(np.arange(n_comb), [int(s) for s in label_sizes]), axis=1
-    ).astype(np.int64)
-    device = next(decoder.parameters()).device
-    gen = torch.Generator().manual_seed(seed)
-    was_training = decoder.training
-    decoder.eval()
-    try:
-        mean_var = np.empty_like(target)
-        for k in range(n_comb):
-            codes = torch.from_numpy(np.repeat(grids[k : k + 1], n_draws, axis=0)).to(device)
-            z = torch.randn(n_draws, decoder.n_latent, generator=gen).to(device)
-            c = one_hot_conditions(codes, [int(s) for s in label_sizes])
-            means = decoder(z, c).double().cpu().numpy()
-            mean_var[k] = means.var(axis=0, ddof=1)
-    finally:
-        decoder.train(was_training)
+    decoded_mean, mean_var, centred = decoded_moments(
+        decoder, label_sizes, n_draws, seed, keep=EXPLAINED_DRAWS
+    )
     noise_var = np.maximum(target - mean_var, floor * target)
     noise_var = np.maximum(noise_var, 1e-8)
-    p, c, inflation = noise_factors(x_fit, combo, n_factors)
+    explained = explained_rows(centred, combo, len(x_fit))
+    p, c, inflation = noise_factors(x_fit, combo, n_factors, explained)
     pad = n_factors - p.shape[1]  # fixed buffer shape; a zero gain adds nothing
     p = np.pad(p, ((0, 0), (0, pad)))
     c = np.pad(c, (0, pad))
@@ -185,4 +327,9 @@ def calibrate_noise(
         torch.from_numpy(np.log(noise_var / inflation[None, :]).astype(np.float32)),
         torch.from_numpy(p.astype(np.float32)),
         torch.from_numpy(c.astype(np.float32)),
+        torch.from_numpy(
+            mean_offset(
+                x_fit, combo, decoded_mean, mean_var, target, n_draws, min_offset_rows
+            ).astype(np.float32)
+        ),
     )

@@ -8,7 +8,8 @@
       "model_config": {"n_genes", "label_sizes", "n_latent", "encoder_hidden",
                        "decoder_hidden", "batch_norm" (bool or "layer"),
                        "learned_variance", "conditional_prior", "dropout",
-                       "calibrated_noise", "noise_factors"},
+                       "calibrated_noise", "noise_factors",
+                       "calibrated_mean"},
       "model_state": {...},                  # state dict of the best epoch; the
                                              # decoder's keys start with "decoder."
       "config": TrainConfig.to_dict(),
@@ -208,6 +209,7 @@ def build_model(model_config: dict[str, Any]) -> CVAE:
             dropout=float(model_config.get("dropout", 0.0)),
             calibrated_noise=bool(model_config.get("calibrated_noise", False)),
             noise_factors=int(model_config.get("noise_factors", 0)),
+            calibrated_mean=bool(model_config.get("calibrated_mean", False)),
         )
     except (KeyError, TypeError) as exc:
         raise GexgenError(f"checkpoint model_config is incomplete: missing {exc}") from exc

@@ -157,6 +157,8 @@ class Decoder(nn.Module):
     combination and gene, and ``noise_factors`` [n_genes, k] / ``noise_gains`` [k]
     (the correlation of the noise), set after training by
     :func:`gexgen.train.calibrate.calibrate_noise` (what the generator adds).
+    With ``calibrated_mean`` too, ``noise_offset`` [n_combinations, n_genes] is
+    the calibrated offset the generator adds to the decoder mean.
     """
 
     def __init__(
@@ -171,6 +173,7 @@ class Decoder(nn.Module):
         dropout: float = 0.0,
         calibrated_noise: Sequence[int] | None = None,
         noise_factors: int = 0,
+        calibrated_mean: bool = False,
     ) -> None:
         super().__init__()
         self.n_latent = n_latent
@@ -190,6 +193,8 @@ class Decoder(nn.Module):
             self.register_buffer("noise_logvar", torch.zeros(n_comb, n_genes))
             self.register_buffer("noise_factors", torch.zeros(n_genes, noise_factors))
             self.register_buffer("noise_gains", torch.zeros(noise_factors))
+            if calibrated_mean:
+                self.register_buffer("noise_offset", torch.zeros(n_comb, n_genes))
 
     def decode(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         return self.out(self.hidden(torch.cat([z, c], dim=1)))
@@ -227,6 +232,7 @@ class CVAE(nn.Module):
         dropout: float = 0.0,
         calibrated_noise: bool = False,
         noise_factors: int = 0,
+        calibrated_mean: bool = False,
     ) -> None:
         super().__init__()
         self.label_sizes = tuple(int(s) for s in label_sizes)
@@ -243,6 +249,7 @@ class CVAE(nn.Module):
             dropout=dropout,
             calibrated_noise=self.label_sizes if calibrated_noise else None,
             noise_factors=noise_factors,
+            calibrated_mean=calibrated_noise and calibrated_mean,
         )
 
     def forward(

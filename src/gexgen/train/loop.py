@@ -15,7 +15,13 @@ import numpy as np
 import torch
 
 from gexgen.errors import GexgenError
-from gexgen.train.calibrate import N_FACTORS, calibrate_noise, combination_index
+from gexgen.train.calibrate import (
+    CALIBRATION,
+    MIN_OFFSET_ROWS,
+    N_FACTORS,
+    calibrate_noise,
+    combination_index,
+)
 from gexgen.train.checkpoint import (
     CHECKPOINT_NAME,
     FORMAT_VERSION,
@@ -158,6 +164,7 @@ class _Trainer(EarlyStopping):
             "dropout": config.dropout,
             "calibrated_noise": config.observation_noise == "calibrated",
             "noise_factors": N_FACTORS if config.observation_noise == "calibrated" else 0,
+            "calibrated_mean": config.observation_noise == "calibrated",
         }
         if config.dp_epsilon is not None and config.batch_norm:
             # Opacus computes per-sample gradients; BatchNorm mixes the samples of a batch
@@ -420,15 +427,20 @@ class _Trainer(EarlyStopping):
         with torch.random.fork_rng(devices=[]):
             model = build_model(self.model_config).to(self.device)
         model.load_state_dict(self.kept_state)
+        # under DP the centre is one global offset (an all-rows mean, like the
+        # standardization): per-combination means would bypass the guarantee
+        dp = self.config.dp_epsilon is not None
+        min_rows = len(self.data.x_fit) + 1 if dp else MIN_OFFSET_ROWS
         noise = calibrate_noise(
             model.decoder, self.data.x_fit, self.data.codes_fit, self.data.label_sizes,
-            seed=self.config.seed,
+            seed=self.config.seed, min_offset_rows=min_rows,
         )  # fmt: skip
         return {
             **self.kept_state,
             "decoder.noise_logvar": noise.logvar.to(self.device),
             "decoder.noise_factors": noise.factors.to(self.device),
             "decoder.noise_gains": noise.gains.to(self.device),
+            "decoder.noise_offset": noise.offset.to(self.device),
         }
 
     def _checkpoint(self) -> dict[str, Any]:
@@ -460,6 +472,7 @@ class _Trainer(EarlyStopping):
                 "observation_noise": cfg.observation_noise
                 if cfg.observation_noise != "none" or not cfg.learned_variance
                 else "learned",
+                "calibration": CALIBRATION if cfg.observation_noise == "calibrated" else None,
                 "privacy": self.privacy,
             },
             history=self.history,

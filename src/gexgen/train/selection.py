@@ -32,6 +32,7 @@ __all__ = ["MemorizationProbe", "MEMORIZATION_WEIGHT", "SELECTION_CRITERION", "r
 
 MEMORIZATION_WEIGHT = 1.0
 N_PROBE_PROFILES = 2000
+PROBE_DRAWS = 256  # prior draws per combination when the probe calibrates the noise
 SELECTION_CRITERION = (
     f"min over evaluated epochs of val_recon_mse + {MEMORIZATION_WEIGHT:g} * "
     "max(0, val_mia_auc - 0.5) (validation part of the train split only)"
@@ -98,11 +99,14 @@ class MemorizationProbe:
                 noise = calibrate_noise(
                     decoder, self.data.x_fit, self.data.codes_fit, model.label_sizes,
                     seed=self.seed, n_factors=decoder.noise_factors.shape[1],
+                    n_draws=PROBE_DRAWS,
                 )  # fmt: skip
                 p, c = noise.factors.to(device), noise.gains.to(device)
                 eps = eps + ((eps @ p) * c) @ p.T
                 scale = torch.exp(0.5 * noise.logvar.to(device))[self.combo.to(device)]
                 synth = synth + eps * scale
+                if getattr(decoder, "noise_offset", None) is not None:
+                    synth = synth + noise.offset.to(device)[self.combo.to(device)]
             elif decoder.logvar is not None:
                 synth = synth + eps * torch.exp(0.5 * decoder.logvar)
             x_val = self.x_val.to(device)
