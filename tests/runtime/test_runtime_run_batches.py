@@ -69,11 +69,29 @@ def test_an_error_in_a_pool_thread_reaches_the_caller():
         if threading.current_thread() is not main:
             raise RuntimeError(f"batch {lo} failed")
         ran.append(lo)
+        threading.Event().wait(0.001)  # leave batches to the pool threads
 
     with pytest.raises(RuntimeError, match="batch .* failed"):
         workers.run(0, 10_000, 10, task)
     assert len(ran) < 1000  # the others stopped taking batches
     workers.run(0, 30, 10, lambda lo, hi, s: ran.append(-lo))  # still usable
+    workers.close()
+
+
+def test_no_task_still_runs_when_the_error_is_raised():
+    workers = BatchWorkers(3, lambda: None)
+    started, finished = [], []
+
+    def task(lo, hi, scratch):
+        started.append(lo)
+        if lo == 40:
+            raise ValueError("bad batch")
+        threading.Event().wait(0.02)  # other batches take a while
+        finished.append(lo)
+
+    with pytest.raises(ValueError, match="bad batch"):
+        workers.run(0, 2000, 10, task)
+    assert len(finished) == len(started) - 1  # every other task that began has ended
     workers.close()
 
 
@@ -160,8 +178,13 @@ def test_a_failing_batch_fails_the_call_and_the_session_recovers(generators, mon
     expected = gen.sample(6 * BLOCK_ROWS, seed=1, as_frame=False)[0]
     original = gen._run_into
 
+    calls = iter(range(100))
+    lock = threading.Lock()
+
     def failing(out, output, z, codes, eps):
-        if threading.current_thread().name.startswith("gexgen-batch"):  # a pool thread
+        with lock:
+            call = next(calls)
+        if call == 3:  # one batch of six, on whichever thread took it
             raise RuntimeError("out of memory in a worker")
         return original(out, output, z, codes, eps)
 

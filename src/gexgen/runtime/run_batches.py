@@ -107,15 +107,18 @@ class BatchWorkers(Generic[Scratch]):
             self._pool.submit(self._loop, pending, taken, failed, task)
             for _ in range(n_threads - 1)
         ]
+        error: BaseException | None = None
         try:
             self._loop(pending, taken, failed, task)
-        except BaseException:
+        except BaseException as exc:  # KeyboardInterrupt too: stop the others first
+            error = exc
             failed.set()
-            for future in futures:  # no task may still write into the caller's arrays
-                future.exception()
-            raise
-        for future in futures:
-            future.result()  # re-raises a pool thread's error
+        for future in futures:  # wait for all: no task may still write into the caller's arrays
+            raised = future.exception()
+            if error is None:
+                error = raised
+        if error is not None:
+            raise error
 
     def _loop(
         self,
