@@ -51,13 +51,21 @@ def test_generate_throughput_reports_each_format(tmp_path: Path) -> None:
     results = json.loads(out.read_text())
     assert {"throughput", "npy", "parquet", "formats", "cold_start"} <= set(results)
     rows = results["throughput"]
+    assert rows["ceiling (faster bare graph per round)"]["ratio_to_ceiling"] == 1.0
     for row in (
+        "bare graph, all threads in one call",
+        "bare graph, data-parallel (1 thread/call)",
         "iter_chunks, eps, stream 2 (Philox)",
         "iter_chunks, int8",
         "sample (fresh matrix)",
     ):
         assert rows[row]["profiles_per_s"] > 0 and rows[row]["ratio_to_ceiling"] > 0
-    assert "eps stream 2 vs no noise input" in rows["derived"]
+    for derived in (
+        "eps stream 2 vs no noise input",
+        "eps stream 2 vs --mean (same graph, no noise drawn)",
+        "data-parallel vs one-call bare graph",
+    ):
+        assert rows["derived"][derived] > 0
     assert results["cold_start"]["gexgen generate --n 1 (eps, stream 2)"]["seconds"] > 0
     for fmt in (".npy", ".parquet", ".h5ad", ".csv"):
         assert fmt in text

@@ -50,3 +50,37 @@ def test_runtime_names_are_the_functions_whatever_was_imported_first():
         "assert write_profiles.__module__ == 'gexgen.runtime.write_profiles'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_console_command_registers_only_the_command_it_runs(tmp_path):
+    gen = write_generator(tmp_path / "g.onnx", seed=1).path
+    out = tmp_path / "x.npy"
+    code = (
+        "import sys\nfrom gexgen.cli import main\n"
+        f"sys.argv = ['gexgen', 'generate', {str(gen)!r}, '--n', '3', '--out', {str(out)!r}, "
+        "'--no-progress']\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code"
+    )
+    loaded = _imported_after(code)
+    assert out.exists()
+    assert "gexgen.cli.generate_commands" in loaded
+    others = [m for m in loaded if m.startswith("gexgen.cli.") and m.endswith("_commands")]
+    assert others == ["gexgen.cli.generate_commands"]
+
+
+def test_one_command_app_parses_and_helps_as_the_full_app():
+    import typer
+    from typer.testing import CliRunner
+
+    from gexgen.cli import app
+    from gexgen.cli._app import COMMAND_NAMES, build_app
+
+    runner = CliRunner()
+    full = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    assert full == COMMAND_NAMES  # the dispatch table names every registered command
+    for name in sorted(COMMAND_NAMES):
+        one = runner.invoke(build_app(name), [name, "--help"])
+        assert one.exit_code == 0, one.output
+        assert one.output == runner.invoke(app, [name, "--help"]).output, name
+    bad = runner.invoke(build_app("generate"), ["generate", "--nn", "2"])
+    assert bad.exit_code == 2 and "No such option" in bad.output

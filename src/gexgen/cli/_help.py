@@ -11,15 +11,16 @@ from typing import Any
 
 from typer.core import TyperOption
 
-_display_type_rich = TyperOption.display_type_rich
+_display_type_rich = getattr(TyperOption, "display_type_rich", None)
 
 
 def _flag_has_no_type(self: TyperOption, ctx: Any) -> str | None:
     if self.is_flag and self.metavar is None:
         return None
-    return _display_type_rich(self, ctx)
+    return _display_type_rich(self, ctx)  # type: ignore[misc]
 
 
 def hide_flag_types() -> None:
-    """Install the fix (idempotent)."""
-    TyperOption.display_type_rich = _flag_has_no_type  # type: ignore[method-assign]
+    """Install the fix (idempotent; typer before 0.29 has no type column to fix)."""
+    if _display_type_rich is not None:
+        TyperOption.display_type_rich = _flag_has_no_type  # type: ignore[method-assign]

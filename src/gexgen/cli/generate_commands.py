@@ -67,7 +67,9 @@ def generate(
             "default CUDA when available, else CPU."
         ),
     ] = None,
-    threads: Annotated[int | None, typer.Option(help="CPU threads (default: all cores).")] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads (default: every core this process may use).")
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing output.")

@@ -24,10 +24,11 @@ from gexgen.generator_format import (
 )
 from gexgen.runtime.generator_info import GeneratorInfo, parse_generator_metadata
 from gexgen.runtime.providers import resolve_providers
+from gexgen.runtime.run_batches import CPU_BATCH_ROWS
 
 __all__ = ["GeneratorGraph"]
 
-CPU_RUN_BATCH = 2048  # rows per onnxruntime call on CPU (benchmarked: 1024-4096 near best)
+CPU_RUN_BATCH = 2048  # rows per call on CPU with all intra-op threads (1024-4096 near best)
 GPU_RUN_BATCH = 65_536  # rows per call on an accelerator
 _EXTERNAL_DATA = re.compile(r"external|model_path must not be empty", re.IGNORECASE)
 _OUT_OF_RANGE = 1 << 40  # a label code no vocabulary reaches
@@ -43,7 +44,10 @@ class GeneratorGraph:
     providers
         Execution providers (see ``resolve_providers``); default CUDA, else CPU.
     threads
-        onnxruntime intra-op threads (default: onnxruntime's, all physical cores).
+        Cores to use. On CPU (the first provider) the graph runs with one intra-op
+        thread and ``data_parallel`` is True: the caller runs up to ``threads``
+        calls at once (``gexgen.runtime.run_batches``). On an accelerator,
+        onnxruntime's intra-op threads (default: onnxruntime's, all physical cores).
     """
 
     def __init__(self, path: Path, providers: str | list[str] | None, threads: int | None) -> None:
@@ -56,9 +60,14 @@ class GeneratorGraph:
         options = ort.SessionOptions()
         options.log_severity_level = 3
         options.inter_op_num_threads = 1
-        if threads is not None:
-            if isinstance(threads, bool) or int(threads) < 1:
-                raise GexgenError(f"threads must be a positive integer, got {threads!r}")
+        if threads is not None and (isinstance(threads, bool) or int(threads) < 1):
+            raise GexgenError(f"threads must be a positive integer, got {threads!r}")
+        # on CPU, one thread per call and several calls at once (data-parallel batches):
+        # intra-op worker threads spin after each call and fight the noise draws for cores
+        self.data_parallel = chosen[0] == "CPUExecutionProvider"
+        if self.data_parallel:
+            options.intra_op_num_threads = 1
+        elif threads is not None:
             options.intra_op_num_threads = int(threads)
         # the graph is loaded from the bytes read here, never from the path: weights in an
         # external-data file beside it cannot be loaded, so ``sha256`` covers all of it
@@ -86,7 +95,10 @@ class GeneratorGraph:
         self._probe_encoding()
         self.providers: list[str] = list(self.session.get_providers())
         on_cpu = self.providers[0] == "CPUExecutionProvider"
-        self.run_batch = CPU_RUN_BATCH if on_cpu else GPU_RUN_BATCH
+        if self.data_parallel:
+            self.run_batch = CPU_BATCH_ROWS
+        else:  # an accelerator, or onnxruntime fell back to CPU with all its threads
+            self.run_batch = CPU_RUN_BATCH if on_cpu else GPU_RUN_BATCH
 
     def _check_graph(self) -> None:
         inputs = {i.name: i for i in self.session.get_inputs()}

@@ -20,12 +20,14 @@ from gexgen.runtime.generator_graph import GeneratorGraph
 from gexgen.runtime.generator_info import GeneratorInfo
 from gexgen.runtime.noise import BLOCK_ROWS, NOISE_STREAM_VERSIONS, check_seed, fill_noise
 from gexgen.runtime.profile_format import SPACES, Space
+from gexgen.runtime.run_batches import BatchWorkers, default_threads, run_batches
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["GeneratorSession", "ProfileChunk"]
 
+_Scratch = tuple[np.ndarray, np.ndarray | None]  # one run batch's z and eps
 _OUTPUT_OF_SPACE = {"expression": EXPRESSION_OUTPUT, "log2": LOG_OUTPUT}
 # sys.getrefcount of an array held by one list only, measured as _take_buffers does
 _PROBE = [np.empty(0)]
@@ -78,7 +80,8 @@ class GeneratorSession:
         onnxruntime execution providers (full or short names, e.g. ``["cuda", "cpu"]``);
         default CUDA when available, else CPU.
     threads
-        onnxruntime intra-op threads and noise-drawing threads (default: all cores).
+        Cores to use (default: those this process may run on,
+        ``os.sched_getaffinity``).
 
     Notes
     -----
@@ -92,11 +95,14 @@ class GeneratorSession:
     shorter run is a prefix of a longer one. Label assignment for mixes follows
     ``gexgen.runtime.conditions``.
 
-    Rows are generated in runs of ``run_batch`` rows (2,048 on CPU) cut at
-    absolute multiples of it: each run's noise is drawn just before the graph
-    runs on it, so it is still in cache, and the chunk arrays of
-    ``iter_chunks(..., reuse_buffers=True)`` are kept by the session for the
-    next call (fresh memory costs a page fault per page on first write).
+    Rows are generated in run batches cut at absolute multiples of their size.
+    On CPU, ``threads`` threads each take whole batches of 1,024 rows, draw
+    their noise and run the graph on them with one onnxruntime thread
+    (``gexgen.runtime.run_batches``), so the noise is read back from that
+    core's cache. On an accelerator a batch is 65,536 rows, its noise drawn by
+    ``threads`` threads before one graph call. Scratch arrays, and the chunk
+    arrays of ``iter_chunks(..., reuse_buffers=True)``, are kept by the session
+    for the next call (fresh memory costs a page fault per page on first write).
 
     Examples
     --------
@@ -116,11 +122,14 @@ class GeneratorSession:
         self._graph = GeneratorGraph(self.path, providers, threads)
         self.info: GeneratorInfo = self._graph.info
         self.providers: list[str] = self._graph.providers
-        self.threads = int(threads) if threads else (os.cpu_count() or 1)
+        self.threads = int(threads) if threads else default_threads()
         self.noise_stream = _noise_stream_of(self.info, str(self.path))
         self._pool: ThreadPoolExecutor | None = None
+        self._workers: BatchWorkers[_Scratch] | None = (
+            BatchWorkers(self.threads, self._new_scratch) if self._graph.data_parallel else None
+        )
         # free arrays, reused across calls: (z, eps) scratch of one run, chunk buffers
-        self._free_scratch: list[tuple[np.ndarray, np.ndarray | None]] = []
+        self._free_scratch: list[_Scratch] = []
         self._kept_buffers: dict[tuple[int, int], list[np.ndarray]] = {}
         self._lock = threading.Lock()
         self._zeros: np.ndarray | None = None
@@ -194,7 +203,15 @@ class GeneratorSession:
                 else np.ascontiguousarray(eps, dtype=np.float32)
             )
         out = np.empty((len(z), len(self.info.genes)), dtype=np.float32)
-        self._run_into(out, output, z, codes, eps)
+        if self._workers is None:
+            self._run_into(out, output, z, codes, eps)
+            return out
+
+        def task(lo: int, hi: int, scratch: _Scratch) -> None:
+            part = {name: c[lo:hi] for name, c in codes.items()}
+            self._run_into(out[lo:hi], output, z[lo:hi], part, None if eps is None else eps[lo:hi])
+
+        self._workers.run(0, len(z), self._graph.run_batch, task)
         return out
 
     def _label_names(self, codes: Mapping[str, Any]) -> list[str]:
@@ -223,9 +240,21 @@ class GeneratorSession:
 
     def _mean_eps(self, rows: int) -> np.ndarray:
         """Zeros for the ``eps`` input (the decoder mean), shared and never written."""
-        if self._zeros is None or len(self._zeros) < rows:
-            self._zeros = np.zeros((rows, len(self.info.genes)), np.float32)
-        return self._zeros[:rows]
+        with self._lock:
+            if self._zeros is None or len(self._zeros) < rows:
+                self._zeros = np.zeros((rows, len(self.info.genes)), np.float32)
+            return self._zeros[:rows]
+
+    def _batch_rows(self) -> int:
+        """Rows per run batch: the graph's, a multiple of the noise block."""
+        size = self._graph.run_batch
+        return max(BLOCK_ROWS, size - size % BLOCK_ROWS)
+
+    def _new_scratch(self) -> _Scratch:
+        """Empty ``z`` and ``eps`` arrays of one run batch."""
+        size, n_genes = self._batch_rows(), len(self.info.genes)
+        z = np.empty((size, self.info.n_latent), np.float32)
+        return z, np.empty((size, n_genes), np.float32) if self.info.noise_input else None
 
     def _fill(
         self,
@@ -238,20 +267,29 @@ class GeneratorSession:
     ) -> None:
         """Generate rows ``start : start + len(out)`` into ``out``, given their label codes.
 
-        Runs of ``run_batch`` rows: draw the run's noise (all threads), then run the
-        graph on it (all threads), so the noise is read back from cache.
+        On CPU, batches run data-parallel: each worker draws a batch's noise and runs
+        the graph on it. Else runs of ``run_batch`` rows: draw the run's noise (all
+        threads), then run the graph on it.
         """
-        size = self._graph.run_batch
-        size = max(BLOCK_ROWS, size - size % BLOCK_ROWS)
         draw_eps = self.info.noise_input and not mean
+        if self._workers is not None:
+
+            def task(lo: int, hi: int, scratch: _Scratch) -> None:
+                z, eps = scratch[0][: hi - lo], scratch[1]
+                eps = None if eps is None else eps[: hi - lo]
+                fill_noise(seed, lo, z, eps if draw_eps else None, stream=self.noise_stream)
+                if eps is not None and mean:
+                    eps = self._mean_eps(hi - lo)
+                part = {name: c[lo - start : hi - start] for name, c in codes.items()}
+                self._run_into(out[lo - start : hi - start], output, z, part, eps)
+
+            self._workers.run(start, start + len(out), self._batch_rows(), task)
+            return
+        size = self._batch_rows()
+        with self._lock:
+            z_all, eps_all = self._free_scratch.pop() if self._free_scratch else self._new_scratch()
         try:
-            z_all, eps_all = self._free_scratch.pop()
-        except IndexError:
-            n_genes = len(self.info.genes)
-            z_all = np.empty((size, self.info.n_latent), np.float32)
-            eps_all = np.empty((size, n_genes), np.float32) if self.info.noise_input else None
-        try:
-            for lo, hi in _run_batches(start, start + len(out), size):
+            for lo, hi in run_batches(start, start + len(out), size):
                 rows = hi - lo
                 z = z_all[:rows]
                 eps = None if eps_all is None else eps_all[:rows]
@@ -269,7 +307,8 @@ class GeneratorSession:
                 run_codes = {name: c[lo - start : hi - start] for name, c in codes.items()}
                 self._run_into(out[lo - start : hi - start], output, z, run_codes, eps)
         finally:
-            self._free_scratch.append((z_all, eps_all))
+            with self._lock:
+                self._free_scratch.append((z_all, eps_all))
 
     def plan(
         self, n: int, conditions: Any = "training", seed: int = 0, mix: Mix = "training"
@@ -430,6 +469,8 @@ class GeneratorSession:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+        if self._workers is not None:
+            self._workers.close()
         self._free_scratch.clear()
         self._kept_buffers.clear()
         self._zeros = None
@@ -473,12 +514,3 @@ def _noise_stream_of(info: GeneratorInfo, where: str) -> int:
             f"{list(NOISE_STREAM_VERSIONS)}: upgrade gexgen"
         )
     return stream
-
-
-def _run_batches(start: int, stop: int, size: int) -> Iterator[tuple[int, int]]:
-    """``[lo, hi)`` pieces of ``[start, stop)`` cut at absolute multiples of ``size``."""
-    lo = start
-    while lo < stop:
-        hi = min(stop, (lo // size + 1) * size)
-        yield lo, hi
-        lo = hi
