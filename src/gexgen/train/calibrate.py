@@ -32,16 +32,14 @@ aggregate posterior is not the prior); a linear classifier sees such a shift
 in every gene at once. The generator therefore adds a per-combination offset
 (standardized units, ``eps`` or not)::
 
-    offset[k, g] = global[g] + w[k, g] * (delta[k, g] - global[g]),
-    delta[k, g] = real_mean[k, g] - mean_of_decoded_means[k, g]
+    offset[k] = real_mean[k] - mean_of_decoded_means[k]     (n_k >= MIN_OFFSET_ROWS)
+    offset[k] = global = the same difference over all fitted rows   (otherwise)
 
-``global`` is ``delta`` averaged over the fitted rows (its weight is the row
-count of each combination), ``w = tau2 / (tau2 + v)`` an empirical-Bayes
-shrinkage: ``v[k, g]`` is the sampling variance of ``delta[k, g]`` (the
-shrunk target variance over ``n_k`` plus the Monte-Carlo variance of the
-decoded mean), ``tau2[g]`` the spread of the true per-combination deviations
-beyond it. A combination with fewer than ``MIN_OFFSET_ROWS`` fitted rows (or
-none) gets ``global`` only, so no offset follows a handful of patients.
+A combination with fewer than ``MIN_OFFSET_ROWS`` fitted rows (or none) gets
+the global offset only, so no offset follows one or two patients. (An
+empirical-Bayes shrinkage of each combination's offset towards the global one
+was tried: it pulled the rare tissues back towards their neighbours and cost
+train-on-synthetic accuracy, 0.92 against 0.94, with no privacy gain.)
 """
 
 from __future__ import annotations
@@ -71,10 +69,10 @@ __all__ = [
 NOISE_FLOOR = 0.05  # the noise keeps at least this share of the target variance
 N_FACTORS = 32  # principal directions of the within-combination correlation kept
 UNIQUENESS_FLOOR = 0.05  # each gene keeps at least this share of independent noise
-MIN_OFFSET_ROWS = 10  # a combination needs this many fitted rows for an offset of its own
+MIN_OFFSET_ROWS = 5  # a combination needs this many fitted rows for an offset of its own
 N_DRAWS = 2048  # prior draws per combination for the decoded means' mean and variance
 CALIBRATION = (  # what checkpoints and generator metadata record of this module's model
-    f"centre: offset per label combination (empirical Bayes, >= {MIN_OFFSET_ROWS} rows); "
+    f"centre: offset per label combination (>= {MIN_OFFSET_ROWS} fitted rows, else global); "
     f"noise: variance per combination and gene, correlation of what the decoder leaves "
     f"out ({N_FACTORS} factors); {N_DRAWS} prior draws per combination"
 )
@@ -199,36 +197,22 @@ def mean_offset(
     x: np.ndarray,
     combo: np.ndarray,
     decoded_mean: np.ndarray,
-    decoded_var: np.ndarray,
-    target: np.ndarray,
-    n_draws: int,
     min_rows: int = MIN_OFFSET_ROWS,
 ) -> np.ndarray:
     """Per-combination offset [n_combinations, n_genes] (see the module docstring).
 
-    ``decoded_mean`` / ``decoded_var`` [n_combinations, n_genes] are the mean and
-    variance of the decoder's outputs over ``n_draws`` prior draws per
-    combination; ``target`` the shrunk within-combination variance of ``x``.
+    ``decoded_mean`` [n_combinations, n_genes] is the mean of the decoder's
+    outputs over prior draws for each combination.
     """
     x = np.asarray(x, dtype=np.float64)
-    n_comb, n_genes = decoded_mean.shape
-    counts = np.bincount(combo, minlength=n_comb).astype(np.float64)
-    real_mean = np.zeros((n_comb, n_genes))
+    n_comb = decoded_mean.shape[0]
+    counts = np.bincount(combo, minlength=n_comb)
+    delta = np.zeros_like(decoded_mean, dtype=np.float64)
     for k in np.flatnonzero(counts):
-        real_mean[k] = x[combo == k].mean(axis=0)
-    delta = real_mean - decoded_mean
-    seen = counts > 0
-    glob = (counts[seen, None] * delta[seen]).sum(axis=0) / counts[seen].sum()
-    offset = np.broadcast_to(glob, (n_comb, n_genes)).copy()
+        delta[k] = x[combo == k].mean(axis=0) - decoded_mean[k]
+    glob = (counts[:, None] * delta).sum(axis=0) / max(counts.sum(), 1)
     own = counts >= max(int(min_rows), 1)
-    if own.sum() < 2:  # no spread between combinations to estimate
-        return offset
-    dev = delta[own] - glob
-    var = target[own] / counts[own, None] + decoded_var[own] / n_draws
-    tau2 = np.maximum((dev**2 - var).mean(axis=0), 0.0)
-    weight = tau2 / (tau2 + var)
-    offset[own] = glob + weight * dev
-    return offset
+    return np.where(own[:, None], delta, glob[None, :])
 
 
 @torch.no_grad()
@@ -328,8 +312,6 @@ def calibrate_noise(
         torch.from_numpy(p.astype(np.float32)),
         torch.from_numpy(c.astype(np.float32)),
         torch.from_numpy(
-            mean_offset(
-                x_fit, combo, decoded_mean, mean_var, target, n_draws, min_offset_rows
-            ).astype(np.float32)
+            mean_offset(x_fit, combo, decoded_mean, min_offset_rows).astype(np.float32)
         ),
     )

@@ -8,11 +8,11 @@ reports the epsilon actually spent.
 What the guarantee covers: the network weights. BatchNorm mixes samples of a
 batch, which per-sample gradients forbid, so DP runs use LayerNorm instead;
 same-condition mixup also mixes two samples and is switched off. The per-gene
-standardization, the label counts and the calibrated observation noise and
-centre (per-combination variances and mean offsets, the latter only for
-combinations of at least 10 rows and shrunk towards the global one) are
-aggregate statistics of the training split computed without DP noise (as in
-every run); the README says so beside the DP numbers.
+standardization, the label counts, the calibrated observation noise
+(per-combination variances) and its centre (under DP one offset over all
+rows, never per combination) are aggregate statistics of the training split
+computed without DP noise (as in every run); the README says so beside the DP
+numbers.
 """
 
 from __future__ import annotations
