@@ -15,7 +15,6 @@ from gexgen.train.calibrate import (
     explained_rows,
     mean_offset,
     noise_factors,
-    within_combination_variance,
 )
 from gexgen.train.cvae import joint_one_hot
 
