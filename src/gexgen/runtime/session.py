@@ -20,7 +20,7 @@ from gexgen.runtime.generator_graph import GeneratorGraph
 from gexgen.runtime.generator_info import GeneratorInfo
 from gexgen.runtime.noise import BLOCK_ROWS, NOISE_STREAM_VERSIONS, check_seed, fill_noise
 from gexgen.runtime.profile_format import SPACES, Space
-from gexgen.runtime.run_batches import BatchWorkers, default_threads, run_batches
+from gexgen.runtime.run_batches import BatchWorkers, default_threads
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,11 +125,12 @@ class GeneratorSession:
         self.threads = int(threads) if threads else default_threads()
         self.noise_stream = _noise_stream_of(self.info, str(self.path))
         self._pool: ThreadPoolExecutor | None = None
-        self._workers: BatchWorkers[_Scratch] | None = (
-            BatchWorkers(self.threads, self._new_scratch) if self._graph.data_parallel else None
+        # run batches at once: one per core on CPU; on an accelerator one (its noise is
+        # drawn by the noise pool); the workers keep each batch's (z, eps) scratch
+        self._workers: BatchWorkers[_Scratch] = BatchWorkers(
+            self.threads if self._graph.data_parallel else 1, self._new_scratch
         )
-        # free arrays, reused across calls: (z, eps) scratch of one run, chunk buffers
-        self._free_scratch: list[_Scratch] = []
+        # chunk buffers, reused across calls
         self._kept_buffers: dict[tuple[int, int], list[np.ndarray]] = {}
         self._lock = threading.Lock()
         self._zeros: np.ndarray | None = None
@@ -203,9 +204,6 @@ class GeneratorSession:
                 else np.ascontiguousarray(eps, dtype=np.float32)
             )
         out = np.empty((len(z), len(self.info.genes)), dtype=np.float32)
-        if self._workers is None:
-            self._run_into(out, output, z, codes, eps)
-            return out
 
         def task(lo: int, hi: int, scratch: _Scratch) -> None:
             part = {name: c[lo:hi] for name, c in codes.items()}
@@ -267,48 +265,31 @@ class GeneratorSession:
     ) -> None:
         """Generate rows ``start : start + len(out)`` into ``out``, given their label codes.
 
-        On CPU, batches run data-parallel: each worker draws a batch's noise and runs
-        the graph on it. Else runs of ``run_batch`` rows: draw the run's noise (all
-        threads), then run the graph on it.
+        Each run batch's noise is drawn, then the graph runs on it. On CPU the batches
+        run data-parallel (each worker draws its batch's noise alone); on an
+        accelerator one at a time, the noise drawn by the noise pool's threads.
         """
         draw_eps = self.info.noise_input and not mean
-        if self._workers is not None:
+        pool = None if self._graph.data_parallel else self._noise_pool()
 
-            def task(lo: int, hi: int, scratch: _Scratch) -> None:
-                z, eps = scratch[0][: hi - lo], scratch[1]
-                eps = None if eps is None else eps[: hi - lo]
-                fill_noise(seed, lo, z, eps if draw_eps else None, stream=self.noise_stream)
-                if eps is not None and mean:
-                    eps = self._mean_eps(hi - lo)
-                part = {name: c[lo - start : hi - start] for name, c in codes.items()}
-                self._run_into(out[lo - start : hi - start], output, z, part, eps)
+        def task(lo: int, hi: int, scratch: _Scratch) -> None:
+            z, eps = scratch[0][: hi - lo], scratch[1]
+            eps = None if eps is None else eps[: hi - lo]
+            fill_noise(
+                seed,
+                lo,
+                z,
+                eps if draw_eps else None,
+                pool=pool,
+                workers=self.threads,
+                stream=self.noise_stream,
+            )
+            if eps is not None and mean:
+                eps = self._mean_eps(hi - lo)
+            part = {name: c[lo - start : hi - start] for name, c in codes.items()}
+            self._run_into(out[lo - start : hi - start], output, z, part, eps)
 
-            self._workers.run(start, start + len(out), self._batch_rows(), task)
-            return
-        size = self._batch_rows()
-        with self._lock:
-            z_all, eps_all = self._free_scratch.pop() if self._free_scratch else self._new_scratch()
-        try:
-            for lo, hi in run_batches(start, start + len(out), size):
-                rows = hi - lo
-                z = z_all[:rows]
-                eps = None if eps_all is None else eps_all[:rows]
-                fill_noise(
-                    seed,
-                    lo,
-                    z,
-                    eps if draw_eps else None,
-                    pool=self._noise_pool(),
-                    workers=self.threads,
-                    stream=self.noise_stream,
-                )
-                if self.info.noise_input and mean:
-                    eps = self._mean_eps(rows)
-                run_codes = {name: c[lo - start : hi - start] for name, c in codes.items()}
-                self._run_into(out[lo - start : hi - start], output, z, run_codes, eps)
-        finally:
-            with self._lock:
-                self._free_scratch.append((z_all, eps_all))
+        self._workers.run(start, start + len(out), self._batch_rows(), task)
 
     def plan(
         self, n: int, conditions: Any = "training", seed: int = 0, mix: Mix = "training"
@@ -469,9 +450,7 @@ class GeneratorSession:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
-        if self._workers is not None:
-            self._workers.close()
-        self._free_scratch.clear()
+        self._workers.close()
         self._kept_buffers.clear()
         self._zeros = None
 
