@@ -93,6 +93,19 @@ def combination_index(codes: np.ndarray, label_sizes: Sequence[int]) -> np.ndarr
     return index
 
 
+def _centred(x: np.ndarray, combo: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """``x`` (as float64) minus its combination's mean, row by row, and the mean of
+    each combination present."""
+    x = np.asarray(x, dtype=np.float64)
+    resid = np.empty_like(x)
+    means = {}
+    for k in np.unique(combo):
+        rows = combo == k
+        means[int(k)] = x[rows].mean(axis=0)
+        resid[rows] = x[rows] - means[int(k)]
+    return resid, means
+
+
 def within_combination_variance(
     x: np.ndarray, combo: np.ndarray, n_combinations: int, shrink: float = 10.0
 ) -> np.ndarray:
@@ -102,15 +115,14 @@ def within_combination_variance(
     ``s2_k`` the unbiased variance of combination ``k`` and ``s2_pooled`` the
     pooled within-combination variance; an empty combination gets ``s2_pooled``.
     """
-    x = np.asarray(x, dtype=np.float64)
-    n_genes = x.shape[1]
-    ss = np.zeros((n_combinations, n_genes))
+    resid, means = _centred(x, combo)
+    ss = np.zeros((n_combinations, resid.shape[1]))
     dof = np.zeros(n_combinations)
-    for k in np.unique(combo):
-        rows = x[combo == k]
+    for k in means:
+        rows = resid[combo == k]
         dof[k] = len(rows) - 1
         if len(rows) > 1:
-            ss[k] = ((rows - rows.mean(axis=0)) ** 2).sum(axis=0)
+            ss[k] = (rows**2).sum(axis=0)
     pooled = ss.sum(axis=0) / max(dof.sum(), 1.0)
     return (ss + shrink * pooled) / (np.maximum(dof, 0)[:, None] + shrink)
 
@@ -145,22 +157,17 @@ def noise_factors(
     and ``C = sqrt(1 + L) - 1``. ``inflation = (u + h) / u`` is the variance
     ``y`` has per gene before scaling.
     """
-    x = np.asarray(x, dtype=np.float64)
-    resid = np.empty_like(x)
-    groups = np.unique(combo)
-    for k in groups:
-        rows = combo == k
-        resid[rows] = x[rows] - x[rows].mean(axis=0)
-    dof = max(len(x) - len(groups), 1)
+    resid, means = _centred(x, combo)
+    dof = max(len(resid) - len(means), 1)
     resid /= np.sqrt(dof)  # Sw = resid.T @ resid
     sw = (resid**2).sum(axis=0)
-    e = np.zeros((0, x.shape[1])) if explained is None else np.asarray(explained, np.float64)
+    e = np.zeros((0, resid.shape[1])) if explained is None else np.asarray(explained, np.float64)
     r_diag = np.maximum(sw - (e**2).sum(axis=0), NOISE_FLOOR * sw)
     scale = np.sqrt(np.where(r_diag > 0, r_diag, 1.0))
     a, b = resid / scale, e / scale  # R / sqrt(r r.T) = a.T a - b.T b
-    k = int(min(n_factors, x.shape[1] - 1, len(a) + len(b) - 1))
+    k = int(min(n_factors, resid.shape[1] - 1, len(a) + len(b) - 1))
     if k < 1:
-        g = x.shape[1]
+        g = resid.shape[1]
         return np.zeros((g, 0)), np.zeros(0), np.ones(g)
     q, eig = _top_eigen(a, b, k)
     h = (q**2) @ eig
@@ -204,12 +211,10 @@ def mean_offset(
     ``decoded_mean`` [n_combinations, n_genes] is the mean of the decoder's
     outputs over prior draws for each combination.
     """
-    x = np.asarray(x, dtype=np.float64)
-    n_comb = decoded_mean.shape[0]
-    counts = np.bincount(combo, minlength=n_comb)
+    counts = np.bincount(combo, minlength=decoded_mean.shape[0])
     delta = np.zeros_like(decoded_mean, dtype=np.float64)
-    for k in np.flatnonzero(counts):
-        delta[k] = x[combo == k].mean(axis=0) - decoded_mean[k]
+    for k, mean in _centred(x, combo)[1].items():
+        delta[k] = mean - decoded_mean[k]
     glob = (counts[:, None] * delta).sum(axis=0) / max(counts.sum(), 1)
     own = counts >= max(int(min_rows), 1)
     return np.where(own[:, None], delta, glob[None, :])
