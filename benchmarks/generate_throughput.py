@@ -260,6 +260,12 @@ def section_cold_start(work: Path, repeats: int) -> dict:
     cached["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
     uncached = {k: v for k, v in os.environ.items() if k != "PYTHONPYCACHEPREFIX"}
     uncached["PYTHONDONTWRITEBYTECODE"] = "1"
+
+    def generate_one(generator: str) -> list[str]:
+        # --overwrite: the same file each round
+        args = ["--n", "1", "--out", str(out), "--no-progress", "--overwrite"]
+        return [str(gexgen), "generate", str(work / generator), *args]
+
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "ceiling: onnxruntime, bare MLP, 1 row": [
@@ -270,28 +276,8 @@ def section_cold_start(work: Path, repeats: int) -> dict:
             "providers=['CPUExecutionProvider']); "
             "s.run(None, {'x': np.zeros((1, 67), np.float32)})",
         ],
-        "gexgen generate --n 1 (no noise input)": [
-            str(gexgen),
-            "generate",
-            str(work / "paper_generator.onnx"),
-            "--n",
-            "1",
-            "--out",
-            str(out),
-            "--no-progress",
-            "--overwrite",  # the same file each round
-        ],
-        "gexgen generate --n 1 (eps, stream 2)": [
-            str(gexgen),
-            "generate",
-            str(work / "paper_generator_eps.onnx"),
-            "--n",
-            "1",
-            "--out",
-            str(out),
-            "--no-progress",
-            "--overwrite",  # the same file each round
-        ],
+        "gexgen generate --n 1 (no noise input)": generate_one("paper_generator.onnx"),
+        "gexgen generate --n 1 (eps, stream 2)": generate_one("paper_generator_eps.onnx"),
     }
     no_cache = "gexgen generate --n 1 (no noise), no bytecode cache"
     commands[no_cache] = commands["gexgen generate --n 1 (no noise input)"]
