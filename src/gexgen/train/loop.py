@@ -210,6 +210,8 @@ class _Trainer(EarlyStopping):
         self.best_epoch = 0  # lowest validation loss so far
         self.best_val = math.inf
         self.kept_epoch = 0  # the weights that go into the checkpoint (config.keep)
+        # (kept_state, the same with its calibrated noise): see _calibrated_kept_state
+        self._calibrated: tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]] | None = None
         self.kept_val = math.inf
         self.kept_state: dict[str, torch.Tensor] = {}
         self.since_best = 0
@@ -421,9 +423,14 @@ class _Trainer(EarlyStopping):
         write_history(self.history, self.out_dir / HISTORY_NAME)
 
     def _calibrated_kept_state(self) -> dict[str, torch.Tensor]:
-        """The kept weights with the observation-noise table filled in (see calibrate.py)."""
+        """The kept weights with the observation-noise table filled in (see calibrate.py);
+        computed once per kept state (a checkpoint every 25 epochs often keeps the same
+        weights, and the calibration runs 2,048 prior draws per label combination)."""
         if self.config.observation_noise != "calibrated":
             return self.kept_state
+        cached = self._calibrated
+        if cached is not None and cached[0] is self.kept_state:
+            return cached[1]
         with torch.random.fork_rng(devices=[]):
             model = build_model(self.model_config).to(self.device)
         model.load_state_dict(self.kept_state)
@@ -435,13 +442,15 @@ class _Trainer(EarlyStopping):
             model.decoder, self.data.x_fit, self.data.codes_fit, self.data.label_sizes,
             seed=self.config.seed, min_offset_rows=min_rows,
         )  # fmt: skip
-        return {
+        calibrated = {
             **self.kept_state,
             "decoder.noise_logvar": noise.logvar.to(self.device),
             "decoder.noise_factors": noise.factors.to(self.device),
             "decoder.noise_gains": noise.gains.to(self.device),
             "decoder.noise_offset": noise.offset.to(self.device),
         }
+        self._calibrated = (self.kept_state, calibrated)
+        return calibrated
 
     def _checkpoint(self) -> dict[str, Any]:
         cfg = self.config
