@@ -9,8 +9,9 @@ Sections (each prints a table; ``--json`` saves all numbers):
    thread at once), against the runtime drawing noise + labels and running a
    paper-shaped generator graph (``iter_chunks`` into reused buffers, and
    ``sample`` into a fresh matrix). The ceiling of a round is the faster of
-   the two bare graphs in that round. Rounds are interleaved and a ratio is the
-   median of per-round ratios, so load from other processes affects both sides.
+   the two bare graphs in that round. Rounds are interleaved (each in its own
+   seeded random order) and a ratio is the median of per-round ratios, so load
+   from other processes affects both sides.
 2. ``.npy`` writer vs ``np.save`` of the same bytes.
 3. parquet encoding options (write speed, size, read-back speed), with the
    ``.npy`` writer on the same rows as the reference.
@@ -20,10 +21,12 @@ Sections (each prints a table; ``--json`` saves all numbers):
    cold start of the bare graph itself (import numpy + onnxruntime, load, 1 row).
 
 Section 1 also runs, in the same interleaved rounds: ``sample`` against the bare
-graph writing into fresh memory (its own ceiling: a new matrix costs a page
-fault per page), observation noise (stream 1: numpy, stream 2: Philox; and
-``mean=True``), and the int8 generator (``gexgen export --precision int8``'s
-quantization of the same graph) against the fp32 ceiling.
+graph writing into fresh memory (its own ceiling: a new matrix costs the kernel
+a cleared page per page; the faster of ``np.empty``'s huge pages and
+``gexgen.runtime.fresh_memory.fresh_matrix``'s 4 KiB pages), observation noise
+(stream 1: numpy, stream 2: Philox; and ``mean=True``), and the int8 generator
+(``gexgen export --precision int8``'s quantization of the same graph) against
+the fp32 ceiling.
 
 Run: ``.venv/bin/python benchmarks/generate_throughput.py`` (``--help`` for sizes).
 """
@@ -34,6 +37,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import resource
 import shutil
 import subprocess
@@ -53,6 +57,7 @@ sys.path.insert(0, str(REPO / "tests" / "runtime"))
 from tiny_generator import write_bare_mlp, write_paper_generator  # noqa: E402
 
 from gexgen.runtime import GeneratorSession, ParquetOptions, open_profiles  # noqa: E402
+from gexgen.runtime.fresh_memory import fresh_matrix  # noqa: E402
 from gexgen.runtime.profile_writers import profile_writer  # noqa: E402
 from gexgen.runtime.run_batches import default_threads  # noqa: E402
 from gexgen.runtime.write_profiles import write_profiles  # noqa: E402
@@ -61,10 +66,17 @@ GB = 1e9
 
 
 def interleaved(candidates: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
-    """Seconds per call of each candidate, rounds interleaved (one warm-up round dropped)."""
+    """Seconds per call of each candidate, rounds interleaved (one warm-up round dropped).
+
+    Each round runs the candidates in its own seeded random order: in a fixed order a
+    candidate always follows the same neighbour (one that just freed a large matrix, or
+    heated the caches), which biased ratios by up to 0.1 on this machine."""
     times: dict[str, list[float]] = {name: [] for name in candidates}
+    names = list(candidates)
     for round_ in range(rounds + 1):
-        for name, call in candidates.items():
+        random.Random(round_).shuffle(names)
+        for name in names:
+            call = candidates[name]
             start = time.perf_counter()
             call()
             if round_:
@@ -117,7 +129,7 @@ CEILINGS = (
     "bare graph, data-parallel (1 thread/call)",
 )
 CEILING = "ceiling (faster bare graph per round)"
-FRESH = ("bare graph into fresh memory", "bare graph into fresh memory, data-par.")
+FRESH = ("bare graph into fresh np.empty (huge pages)", "bare graph into fresh_matrix (4 KiB)")
 FRESH_CEILING = "fresh-memory ceiling (faster of the two)"
 
 
@@ -166,18 +178,18 @@ def section_throughput(work: Path, rows: int, rounds: int, threads: int | None) 
             binding.bind_output("y", "cpu", 0, np.float32, block.shape, block.ctypes.data)
             session.run_with_iobinding(binding)
 
-    def bare_graph_fresh() -> None:
-        into(bare, np.empty((rows, 969), np.float32), range(0, rows - 1023, 1024))
+    def bare_graph_fresh(allocate: Callable[[int, int], np.ndarray]) -> Callable[[], None]:
+        def call() -> None:
+            out = allocate(rows, 969)
+            step = 1024 * workers
+            futures = [
+                pool.submit(into, bare_one, out, range(1024 * i, rows - 1023, step))
+                for i in range(workers)
+            ]
+            for future in futures:
+                future.result()
 
-    def bare_graph_fresh_data_parallel() -> None:
-        out = np.empty((rows, 969), np.float32)
-        step = 1024 * workers
-        futures = [
-            pool.submit(into, bare_one, out, range(1024 * i, rows - 1023, step))
-            for i in range(workers)
-        ]
-        for future in futures:
-            future.result()
+        return call
 
     def stream(s: GeneratorSession, mean: bool = False) -> Callable[[], None]:
         def call() -> None:
@@ -191,8 +203,8 @@ def section_throughput(work: Path, rows: int, rounds: int, threads: int | None) 
     candidates = {
         CEILINGS[0]: bare_graph,
         CEILINGS[1]: bare_graph_data_parallel,
-        FRESH[0]: bare_graph_fresh,
-        FRESH[1]: bare_graph_fresh_data_parallel,
+        FRESH[0]: bare_graph_fresh(lambda r, c: np.empty((r, c), np.float32)),
+        FRESH[1]: bare_graph_fresh(fresh_matrix),
         "iter_chunks (noise+labels+graph)": stream(gen),
         "sample (fresh matrix)": lambda: gen.sample(rows, seed=1, as_frame=False),
         "iter_chunks, eps, stream 1 (numpy)": stream(gen_eps1),
@@ -223,6 +235,7 @@ def section_throughput(work: Path, rows: int, rounds: int, threads: int | None) 
         "sample vs bare graph into fresh memory (faster of two)": ratio(
             times, "sample (fresh matrix)", FRESH_CEILING
         ),
+        "fresh memory: fresh_matrix vs np.empty (bare graph)": ratio(times, FRESH[1], FRESH[0]),
         "eps stream 2 vs no noise input": ratio(
             times, "iter_chunks, eps, stream 2 (Philox)", "iter_chunks (noise+labels+graph)"
         ),

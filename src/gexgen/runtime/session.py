@@ -16,6 +16,7 @@ import numpy as np
 from gexgen.errors import GexgenError
 from gexgen.generator_format import EXPRESSION_OUTPUT, LOG_OUTPUT
 from gexgen.runtime.conditions import ConditionPlan, Mix, plan_conditions
+from gexgen.runtime.fresh_memory import fresh_matrix
 from gexgen.runtime.generator_graph import GeneratorGraph
 from gexgen.runtime.generator_info import GeneratorInfo
 from gexgen.runtime.noise import BLOCK_ROWS, NOISE_STREAM_VERSIONS, check_seed, fill_noise
@@ -203,7 +204,7 @@ class GeneratorSession:
                 if eps is None
                 else np.ascontiguousarray(eps, dtype=np.float32)
             )
-        out = np.empty((len(z), len(self.info.genes)), dtype=np.float32)
+        out = fresh_matrix(len(z), len(self.info.genes))
 
         def task(lo: int, hi: int, scratch: _Scratch) -> None:
             part = {name: c[lo:hi] for name, c in codes.items()}
@@ -364,11 +365,7 @@ class GeneratorSession:
         label_values = {label.name: label.values for label in self.info.labels}
         for index, start in enumerate(range(first, n, chunk_size)):
             rows = min(chunk_size, n - start)
-            out = (
-                buffers[index % n_buffers][:rows]
-                if buffers
-                else np.empty((rows, n_genes), np.float32)
-            )
+            out = buffers[index % n_buffers][:rows] if buffers else fresh_matrix(rows, n_genes)
             codes = plan.codes(start, start + rows)
             self._fill(out, start, seed, output, codes, mean)
             yield ProfileChunk(start, out, codes, label_values)
@@ -431,7 +428,7 @@ class GeneratorSession:
 
         n, seed, output = _check_n(n), check_seed(seed), _output_name(space)
         plan = self.plan(n, conditions, seed, mix)
-        matrix = np.empty((n, len(self.info.genes)), dtype=np.float32)
+        matrix = fresh_matrix(n, len(self.info.genes))
         codes = plan.codes(0, n)
         self._fill(matrix, 0, seed, output, codes, bool(mean))
         labels = _labels_frame(codes, {label.name: label.values for label in self.info.labels})
