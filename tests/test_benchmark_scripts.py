@@ -112,3 +112,33 @@ def test_distributed_scaling_reports_ratios(tmp_path: Path) -> None:
     assert text.count("per-core ratio to single") == 3
     assert "partition overhead" in text and "paper model: 1e9 profiles" in text
     assert not list(tmp_path.glob("gexgen_bench_*")), "scratch folder left behind"
+
+
+def test_tstr_probe_scores_each_variant_of_a_trained_run(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from gexgen.cli import app
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "train"))
+    from cohort_factory import make_cohort
+
+    cohort = make_cohort(tmp_path / "cohort.h5ad", n=144, n_genes=160)
+    run = tmp_path / "run"
+    tiny = [
+        "--encoder-hidden", "32,16", "--n-latent", "4", "--decoder-hidden", "16,32",
+        "--batch-size", "16", "--epochs", "3", "--device", "cpu", "--threads", "1",
+    ]  # fmt: skip
+    trained = CliRunner().invoke(app, ["train", str(cohort), "--out", str(run), *tiny])
+    assert trained.exit_code == 0, trained.output
+    text = _run("tstr_probe.py", str(cohort), str(run))
+    lines = {line.split(":")[0]: line for line in text.splitlines() if ":" in line}
+    for name in (
+        "trained on real (fitted rows)",
+        "default calibration, seed 0",
+        "64 noise factors (default 32), seed 1",
+        "diagonal Gaussian per combination, seed 2",
+    ):
+        accuracy = float(lines[name].split(":")[1].split()[0])
+        assert 0.0 <= accuracy <= 1.0, lines[name]
+    # three well-separated tissues: real rows and the generator both teach them
+    assert float(lines["trained on real (fitted rows)"].split(":")[1].split()[0]) > 0.9
