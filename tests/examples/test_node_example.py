@@ -94,7 +94,5 @@ def test_package_lock_is_committed_and_node_modules_ignored():
     assert (EXAMPLE / "package-lock.json").is_file()
     lock = json.loads((EXAMPLE / "package-lock.json").read_text())
     assert "node_modules/onnxruntime-node" in lock["packages"]
-    ignored = subprocess.run(
-        ["git", "check-ignore", "-q", str(EXAMPLE / "node_modules")], cwd=REPO
-    )
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(EXAMPLE / "node_modules")], cwd=REPO)
     assert ignored.returncode == 0

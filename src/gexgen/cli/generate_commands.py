@@ -142,8 +142,12 @@ def generate(
 
     conditions = parse_conditions(condition or [])
     if scheduler is not None or is_dataset_path(out):
-        single_file_only = {"--mean": mean, "--format": format is not None,
-                            "--compression": compression is not None, "--force": force}
+        single_file_only = {
+            "--mean": mean,
+            "--format": format is not None,
+            "--compression": compression is not None,
+            "--force": force,
+        }
         given = [name for name, used in single_file_only.items() if used]
         if given:
             raise GexgenError(

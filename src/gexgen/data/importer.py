@@ -92,9 +92,10 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         hint = ""
         if fmt != ".parquet" and frame.shape[1] == 0:
             other, name = ("\t", "tabs") if fmt == ".csv" else (",", "commas")
-            if other in str(frame.index.name or "") or frame.index.astype(str).str.contains(
-                other, regex=False
-            ).any():
+            if (
+                other in str(frame.index.name or "")
+                or frame.index.astype(str).str.contains(other, regex=False).any()
+            ):
                 ext = ".tsv" if fmt == ".csv" else ".csv"
                 hint = (
                     f"; its columns are separated by {name}, not by "

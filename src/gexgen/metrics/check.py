@@ -93,9 +93,7 @@ GATES: dict[str, Gate] = {
         float("inf"),
         "median synthetic / real per-gene std",
     ),
-    "min_lfc_r": Gate(
-        "lfc_r", "de", ("de", "lfc_r"), ">=", -1.0, 1.0, "fold-change correlation"
-    ),
+    "min_lfc_r": Gate("lfc_r", "de", ("de", "lfc_r"), ">=", -1.0, 1.0, "fold-change correlation"),
     "min_top50_recall": Gate(
         "top50_recall", "de", ("de", "top50_recall"), ">=", help="top-50 DE gene overlap"
     ),

@@ -115,9 +115,7 @@ class EvaluateConfig:
                     f"{option} must be an integer >= {minimum}, got {value!r}"
                     + (f" (PRDC needs more rows than k={self.k})" if name == "max_samples" else "")
                 )
-        if self.n_synthetic is not None and (
-            not _is_int(self.n_synthetic) or self.n_synthetic < 1
-        ):
+        if self.n_synthetic is not None and (not _is_int(self.n_synthetic) or self.n_synthetic < 1):
             raise GexgenError(f"--n-synthetic must be >= 1, got {self.n_synthetic!r}")
 
 

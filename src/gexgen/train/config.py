@@ -117,12 +117,12 @@ class DictConfig:
         return cls(**d)
 
 
-
 def _is_whole(value: object) -> bool:
     """An integer (or a float with an integral value), never text like ``"fifty"``."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return isinstance(value, numbers.Integral) and not isinstance(value, bool)
     return math.isfinite(value) and int(value) == value
+
 
 @dataclass(frozen=True)
 class TrainConfig(DictConfig):
