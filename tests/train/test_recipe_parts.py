@@ -16,6 +16,7 @@ from gexgen.train.calibrate import (
 )
 from gexgen.train.config import DEFAULT_RECIPE, PAPER_SETTINGS, RECIPES, TrainConfig
 from gexgen.train.cvae import joint_one_hot, one_hot_conditions
+from gexgen.train.loop import balance_weights, epoch_order
 from gexgen.train.selection import nearest_distance, rank_auc
 
 
@@ -151,7 +152,8 @@ def test_paper_recipe_is_explicit_and_default_differs():
 
 def test_config_rejects_bad_regularization():
     for bad in ({"dropout": 1.0}, {"mixup": 2.0}, {"observation_noise": "x"},
-                {"dp_epsilon": 0.0}, {"dp_delta": 1e-5}):  # fmt: skip
+                {"dp_epsilon": 0.0}, {"dp_delta": 1e-5}, {"balance": 1.5},
+                {"balance": -0.1}):  # fmt: skip
         with pytest.raises(GexgenError):
             TrainConfig(**bad)
 
@@ -165,6 +167,7 @@ def default_tiny(tiny_config):
         dropout=0.1,
         mixup=0.5,
         input_noise=0.2,
+        balance=1.0,
         epochs=4,
         checkpoint_every=2,
     )
@@ -209,3 +212,25 @@ def test_dp_training_records_epsilon_and_uses_layer_norm(tiny_cohort, tiny_confi
     assert offset.abs().sum() > 0 and torch.equal(offset, offset[:1].expand_as(offset))
     with pytest.raises(GexgenError, match="--resume does not work with --dp-epsilon"):
         train_cvae(tiny_cohort, tmp_path / "dp", config, resume=True, progress=False)
+
+
+def test_balance_weights_and_epoch_order_against_counting():
+    combo = np.array([0] * 90 + [1] * 10)
+    assert balance_weights(combo, 0.0) is None
+    np.testing.assert_allclose(
+        balance_weights(combo, 0.5).numpy(), np.r_[[90**-0.5] * 90, [10**-0.5] * 10]
+    )
+    order = epoch_order(100, None, torch.Generator().manual_seed(0))
+    assert sorted(order.tolist()) == list(range(100))  # a shuffle
+    rng = torch.Generator().manual_seed(0)
+    rows = torch.cat([epoch_order(100, balance_weights(combo, 1.0), rng) for _ in range(200)])
+    rare = float((rows >= 90).double().mean())  # each combination half the draws
+    assert abs(rare - 0.5) < 5 * (0.25 / len(rows)) ** 0.5
+    rng = torch.Generator().manual_seed(0)
+    rows = torch.cat([epoch_order(100, balance_weights(combo, 0.5), rng) for _ in range(200)])
+    expected = 10**0.5 / (90**0.5 + 10**0.5)  # n_k^(1 - 0.5) shares
+    assert abs(float((rows >= 90).double().mean()) - expected) < 5 * (0.25 / len(rows)) ** 0.5
+    again = epoch_order(100, balance_weights(combo, 1.0), torch.Generator().manual_seed(3))
+    assert torch.equal(
+        again, epoch_order(100, balance_weights(combo, 1.0), torch.Generator().manual_seed(3))
+    )

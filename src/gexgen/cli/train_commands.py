@@ -263,6 +263,13 @@ def train(
         float | None,
         typer.Option(help="Share of each batch mixed with a same-condition profile (paper 0)."),
     ] = None,
+    balance: Annotated[
+        float | None,
+        typer.Option(
+            help="Draw training rows with weight n^-B, n the rows of their label combination: "
+            "1 = every combination equally often, 0 = a plain shuffle (paper 0)."
+        ),
+    ] = None,
     observation_noise: Annotated[
         str | None,
         typer.Option(

@@ -54,6 +54,7 @@ PAPER_SETTINGS: dict[str, Any] = {
     "dropout": 0.0,
     "input_noise": 0.0,
     "mixup": 0.0,
+    "balance": 0.0,
     "observation_noise": "none",
 }
 DEFAULT_RECIPE = "default"
@@ -73,7 +74,9 @@ RECIPES: dict[str, dict[str, Any]] = {
     # and prior, regularized against memorization (KL weight 20, every training row a
     # mix of two same-condition profiles), correlated observation noise calibrated to
     # the real within-condition spread, and the epoch chosen on the validation part by
-    # fidelity + memorization (train/selection.py). Exploration table: README.
+    # fidelity + memorization (train/selection.py), batches drawn so that every label
+    # combination comes up equally often (rare tissues are learned before the common
+    # ones are memorized). Exploration tables: README.
     "default": {
         "batch_size": 64,
         "lr": 3e-3,
@@ -84,6 +87,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "kl_weight": 20.0,
         "conditional_prior": True,
         "mixup": 1.0,
+        "balance": 1.0,
         "observation_noise": "calibrated",
     },
 }
@@ -159,6 +163,9 @@ class TrainConfig(DictConfig):
     dropout: float = 0.0  # dropout after every hidden layer (encoder and decoder)
     input_noise: float = 0.0  # sd of Gaussian noise on the encoder's input (standardized units)
     mixup: float = 0.0  # share of each batch replaced by mixes of two same-condition profiles
+    # rows drawn (with replacement) with probability ~ n_k^-balance, n_k the fitted rows of
+    # the row's label combination: 1 = every combination equally often, 0 = a plain shuffle
+    balance: float = 0.0
     observation_noise: Literal["none", "calibrated"] = "none"  # noise the generator adds
     select_every: int = 10  # epochs between model-selection scores (keep="balanced")
     dp_epsilon: float | None = None  # differential privacy budget (DP-SGD via Opacus)
@@ -216,6 +223,8 @@ class TrainConfig(DictConfig):
             problems.append(f"input_noise must be >= 0, got {self.input_noise}")
         if not 0.0 <= self.mixup <= 1.0:
             problems.append(f"mixup must be in [0, 1], got {self.mixup}")
+        if not 0.0 <= self.balance <= 1.0:
+            problems.append(f"balance must be in [0, 1], got {self.balance}")
         if self.observation_noise not in OBSERVATION_NOISE:
             problems.append(
                 f"observation_noise must be one of {list(OBSERVATION_NOISE)}, "

@@ -112,6 +112,31 @@ def train_cvae(
         return trainer.run()
 
 
+def balance_weights(combo: np.ndarray, balance: float) -> torch.Tensor | None:
+    """Draw weight of each fitted row, ``n_k ** -balance`` with ``n_k`` the rows of its
+    label combination (``combo``); None for ``balance == 0`` (a plain shuffle).
+
+    Examples
+    --------
+    >>> balance_weights(np.array([0, 0, 0, 1]), 1.0).tolist()
+    [0.3333333333333333, 0.3333333333333333, 0.3333333333333333, 1.0]
+    """
+    if balance <= 0:
+        return None
+    counts = np.bincount(combo).astype(np.float64)
+    return torch.from_numpy(counts[combo] ** -float(balance))
+
+
+def epoch_order(n: int, row_weight: torch.Tensor | None, rng: torch.Generator) -> torch.Tensor:
+    """The ``n`` fitted rows of one epoch in batch order: a shuffle of ``0..n-1``, or with
+    ``row_weight`` ``n`` draws with replacement, row ``i`` with probability
+    ``row_weight[i] / row_weight.sum()`` (so rare label combinations come up as often
+    as common ones at ``balance=1``). Only ``rng`` is drawn from: resumed runs repeat it."""
+    if row_weight is None:
+        return torch.randperm(n, generator=rng)
+    return torch.multinomial(row_weight, n, replacement=True, generator=rng)
+
+
 def _load_resume_state(out_dir: Path, config: TrainConfig) -> dict[str, Any]:
     if not out_dir.is_dir():
         raise GexgenError(f"cannot resume: run directory {str(out_dir)!r} does not exist")
@@ -195,6 +220,7 @@ class _Trainer(EarlyStopping):
         self.group_order = torch.from_numpy(order)
         self.group_start = torch.from_numpy(np.concatenate([[0], np.cumsum(counts)[:-1]]))
         self.group_size = torch.from_numpy(counts)
+        self.row_weight = balance_weights(self.combo_fit, config.balance)
         self.selector = MemorizationProbe(data, config.seed) if config.keep == "balanced" else None
         self.kept_scores: dict[str, float] = {}
         self.privacy: dict[str, Any] | None = None  # DP-SGD's epsilon and delta (dp runs)
@@ -262,7 +288,7 @@ class _Trainer(EarlyStopping):
             return self._train_epoch_dp()
         self.model.train()
         n, batch = len(self.x_fit), self.config.batch_size
-        perm = torch.randperm(n, generator=self.shuffle_rng).to(self.device)
+        perm = epoch_order(n, self.row_weight, self.shuffle_rng).to(self.device)
         sums = torch.zeros(3, device=self.device)
         n_batches = n // batch  # the last partial batch is dropped (batch norm)
         decoder_logvar = self.model.decoder.logvar
