@@ -165,6 +165,7 @@ class TrainConfig(DictConfig):
     mixup: float = 0.0  # share of each batch replaced by mixes of two same-condition profiles
     # rows drawn (with replacement) with probability ~ n_k^-balance, n_k the fitted rows of
     # the row's label combination: 1 = every combination equally often, 0 = a plain shuffle
+    # (not under DP: Opacus' accountant assumes one Poisson sampling rate for every row)
     balance: float = 0.0
     observation_noise: Literal["none", "calibrated"] = "none"  # noise the generator adds
     select_every: int = 10  # epochs between model-selection scores (keep="balanced")

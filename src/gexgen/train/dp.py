@@ -7,7 +7,10 @@ reports the epsilon actually spent.
 
 What the guarantee covers: the network weights. BatchNorm mixes samples of a
 batch, which per-sample gradients forbid, so DP runs use LayerNorm instead;
-same-condition mixup also mixes two samples and is switched off. The per-gene
+same-condition mixup also mixes two samples and is switched off, and balanced
+batches (``balance``) are too: the accountant assumes Poisson sampling with one
+rate for every row, which weighting rows by their label combination would
+break. The per-gene
 standardization, the label counts, the calibrated observation noise
 (per-combination variances) and its centre (under DP one offset over all
 rows, never per combination) are aggregate statistics of the training split
