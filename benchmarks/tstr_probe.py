@@ -51,14 +51,7 @@ def recalibrated(run: Path, data, work: Path, name: str, **options) -> Path:
     noise = calibrate_noise(
         model.decoder, data.x_fit, data.codes_fit, data.label_sizes, seed=seed, **options
     )
-    state.update(
-        {
-            "decoder.noise_logvar": noise.logvar,
-            "decoder.noise_factors": noise.factors,
-            "decoder.noise_gains": noise.gains,
-            "decoder.noise_offset": noise.offset,
-        }
-    )
+    state.update(noise.decoder_state())
     folder = work / name
     folder.mkdir()
     save_dict({**checkpoint, "model_config": model_config, "model_state": state}, folder / "c.pt")
@@ -72,6 +65,11 @@ def main() -> None:
     parser.add_argument("--label", default="tissue")
     args = parser.parse_args()
     checkpoint = load_checkpoint(args.run)
+    if TrainConfig.from_dict(checkpoint["config"]).dp_epsilon is not None:
+        raise SystemExit(
+            f"{args.run} is a --dp-epsilon run: its calibration keeps one global centre, "
+            "and this probe re-calibrates per label combination; use a run without DP"
+        )
     data = prepare_training_data(args.cohort, TrainConfig.from_dict(checkpoint["config"]))
     adata = read_cohort(args.cohort)
     _, test_rows = cohort_split(adata)

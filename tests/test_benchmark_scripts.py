@@ -140,5 +140,5 @@ def test_tstr_probe_scores_each_variant_of_a_trained_run(tmp_path: Path) -> None
     ):
         accuracy = float(lines[name].split(":")[1].split()[0])
         assert 0.0 <= accuracy <= 1.0, lines[name]
-    # three well-separated tissues: real rows and the generator both teach them
+    # three well-separated tissues: the real rows teach them
     assert float(lines["trained on real (fitted rows)"].split(":")[1].split()[0]) > 0.9

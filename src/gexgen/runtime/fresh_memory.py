@@ -6,9 +6,9 @@ matrix that onnxruntime fills once, batch by batch, huge pages cost more than
 they save on this kind of machine: the first write to each 2 MiB page clears
 (and may first compact) 2 MiB at once inside the graph's output kernel.
 ``benchmarks/generate_throughput.py`` measures both (the bare graph writing
-65,536 x 969 fresh rows, data-parallel, on 2 cores): a plain anonymous mapping
-ran at 0.90-0.92 of the same graph writing into warm memory, ``np.empty`` at
-0.81-0.88.
+65,536 x 969 fresh rows, data-parallel, on 2 cores): in two quiet runs a plain
+anonymous mapping ran at 0.97 / 0.91 of the same graph writing into reused
+memory, ``np.empty`` at 0.76 / 0.73.
 
 :func:`fresh_matrix` therefore maps large matrices anonymously (4 KiB pages,
 no advice) where the platform allows it, and falls back to ``np.empty``.

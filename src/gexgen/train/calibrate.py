@@ -135,6 +135,15 @@ class NoiseModel(NamedTuple):
     gains: torch.Tensor  # float32 [k]: C = sqrt(1 + eigenvalue) - 1
     offset: torch.Tensor  # float32 [n_combinations, n_genes]: added to the decoder mean
 
+    def decoder_state(self, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+        """The decoder buffers this model fills, as ``model_state`` entries."""
+        return {
+            "decoder.noise_logvar": self.logvar.to(device),
+            "decoder.noise_factors": self.factors.to(device),
+            "decoder.noise_gains": self.gains.to(device),
+            "decoder.noise_offset": self.offset.to(device),
+        }
+
 
 def noise_factors(
     x: np.ndarray,

@@ -468,13 +468,7 @@ class _Trainer(EarlyStopping):
             model.decoder, self.data.x_fit, self.data.codes_fit, self.data.label_sizes,
             seed=self.config.seed, min_offset_rows=min_rows,
         )  # fmt: skip
-        calibrated = {
-            **self.kept_state,
-            "decoder.noise_logvar": noise.logvar.to(self.device),
-            "decoder.noise_factors": noise.factors.to(self.device),
-            "decoder.noise_gains": noise.gains.to(self.device),
-            "decoder.noise_offset": noise.offset.to(self.device),
-        }
+        calibrated = {**self.kept_state, **noise.decoder_state(self.device)}
         self._calibrated = (self.kept_state, calibrated)
         return calibrated
 
