@@ -1,6 +1,7 @@
 """Train-on-synthetic tissue accuracy of a trained run, and what moves it.
 
-Re-calibrates the run's kept weights a few ways (no retraining), exports each
+Re-calibrates the run's kept weights a few ways (no retraining; with a conditional
+prior also at latent temperatures 1, 1.25, 1.5 and 2), exports each
 to a scratch folder and scores, for generation seeds 0 and 1, a classifier
 trained on 3,220 synthetic profiles (the test split's label mix) on the real
 test split, as ``gexgen.metrics.tstr`` does; beside it the same classifier
@@ -33,6 +34,7 @@ from gexgen.runtime import GeneratorSession
 from gexgen.train.calibrate import N_FACTORS, calibrate_noise, combination_index
 from gexgen.train.checkpoint import build_model, load_checkpoint, save_dict
 from gexgen.train.config import TrainConfig
+from gexgen.train.cvae import temper_prior
 from gexgen.train.data import prepare_training_data
 
 N_SYNTHETIC = 3220
@@ -47,10 +49,16 @@ def recalibrated(run: Path, data, work: Path, name: str, **options) -> Path:
     dropped = ("decoder.noise_factors", "decoder.noise_gains")
     state = {k: v for k, v in checkpoint["model_state"].items() if k not in dropped}
     model.load_state_dict(state, strict=False)
-    seed = TrainConfig.from_dict(checkpoint["config"]).seed
-    noise = calibrate_noise(
-        model.decoder, data.x_fit, data.codes_fit, data.label_sizes, seed=seed, **options
-    )
+    config = TrainConfig.from_dict(checkpoint["config"])
+    temperature = options.pop("temperature", None)
+    if temperature is not None:  # the saved prior is already at the run's temperature
+        temper_prior(model.decoder.prior, temperature / config.latent_temperature)
+        state.update({f"decoder.prior.{k}": v for k, v in model.decoder.prior.state_dict().items()})
+    seed = config.seed
+    # as training does: every training row (fitted + validation), the prior as saved
+    x = np.concatenate([data.x_fit, data.x_val])
+    codes = np.concatenate([data.codes_fit, data.codes_val])
+    noise = calibrate_noise(model.decoder, x, codes, data.label_sizes, seed=seed, **options)
     state.update(noise.decoder_state())
     folder = work / name
     folder.mkdir()
@@ -111,6 +119,9 @@ def main() -> None:
             "64 noise factors (default 32)": {"n_factors": 64},
             "128 noise factors": {"n_factors": 128},
         }
+        if TrainConfig.from_dict(checkpoint["config"]).conditional_prior:
+            for t in (1.0, 1.25, 1.5, 2.0):
+                variants[f"latent temperature {t:g}"] = {"temperature": t}
         for index, (name, options) in enumerate(variants.items()):
             gen = recalibrated(args.run, data, work, f"v{index}", **options)
             for seed in (0, 1):

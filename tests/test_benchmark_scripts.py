@@ -136,6 +136,7 @@ def test_tstr_probe_scores_each_variant_of_a_trained_run(tmp_path: Path) -> None
         "trained on real (fitted rows)",
         "default calibration, seed 0",
         "64 noise factors (default 32), seed 1",
+        "latent temperature 1, seed 0",
         "diagonal Gaussian per combination, seed 2",
     ):
         accuracy = float(lines[name].split(":")[1].split()[0])

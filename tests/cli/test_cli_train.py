@@ -191,7 +191,7 @@ def test_every_config_field_is_a_train_option_and_reaches_the_checkpoint(cohort,
         device="cpu", val_fraction=0.2, patience=7, keep="last", kl_weight=0.5,
         conditional_prior=True, checkpoint_every=3, threads=1,
         dropout=0.1, input_noise=0.2, mixup=0.5, balance=0.5, observation_noise="calibrated",
-        select_every=2, dp_epsilon=5.0, dp_delta=1e-4, dp_max_grad_norm=2.0,
+        latent_temperature=1.2, select_every=2, dp_epsilon=5.0, dp_delta=1e-4, dp_max_grad_norm=2.0,
     )  # fmt: skip
     # learned_variance excludes DP (checked below on its own run)
     assert all(
@@ -205,7 +205,8 @@ def test_every_config_field_is_a_train_option_and_reaches_the_checkpoint(cohort,
             "--patience", "7", "--keep", "last", "--kl-weight", "0.5",
             "--conditional-prior", "--checkpoint-every", "3", "--threads", "1",
             "--dropout", "0.1", "--input-noise", "0.2", "--mixup", "0.5", "--balance", "0.5",
-            "--observation-noise", "calibrated", "--select-every", "2", "--dp-epsilon", "5",
+            "--observation-noise", "calibrated", "--latent-temperature", "1.2",
+            "--select-every", "2", "--dp-epsilon", "5",
             "--dp-delta", "1e-4", "--dp-max-grad-norm", "2", "--recipe", "paper",
             "--no-progress"]  # fmt: skip
     result = runner.invoke(app, args)

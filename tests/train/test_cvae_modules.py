@@ -19,6 +19,7 @@ from gexgen.train.cvae import (
     cvae_loss,
     joint_one_hot,
     one_hot_conditions,
+    temper_prior,
 )
 
 SIZES = (5, 2)
@@ -133,6 +134,27 @@ def test_conditional_prior_starts_standard_and_maps_noise():
     scale = torch.ones(4, 3)
     shift[1], scale[1] = 2.0, math.exp(1.0)
     assert torch.allclose(dec(z, c), dec.decode(shift + scale * z, c), atol=1e-6)
+
+
+def test_temper_prior_scales_the_sd_of_every_combination():
+    dec = Decoder(3, sum(SIZES), (8,), 10, batch_norm=False, label_sizes=SIZES).eval()
+    with torch.no_grad():
+        dec.prior.linear.weight.normal_()
+        dec.prior.linear.bias.normal_()
+    codes = torch.tensor([[0, 0], [4, 1], [2, 1], [1, 0]])
+    c = one_hot_conditions(codes, SIZES)
+    z = torch.randn(4, 3)
+    with torch.no_grad():
+        mu, logvar = dec.prior(c)
+        temper_prior(dec.prior, 1.5)
+        mu_t, logvar_t = dec.prior(c)
+        # reference: the same mean, 1.5 times the sd, for each row's combination
+        torch.testing.assert_close(mu_t, mu)
+        torch.testing.assert_close(torch.exp(0.5 * logvar_t), 1.5 * torch.exp(0.5 * logvar))
+        torch.testing.assert_close(dec(z, c), dec.decode(mu + 1.5 * torch.exp(0.5 * logvar) * z, c))
+    for bad in (0.0, -1.0, float("inf")):
+        with pytest.raises(GexgenError, match="temperature"):
+            temper_prior(dec.prior, bad)
 
 
 def test_conditional_prior_refuses_too_many_combinations():

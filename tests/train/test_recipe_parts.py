@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -14,8 +16,10 @@ from gexgen.train.calibrate import (
     combination_index,
     within_combination_variance,
 )
+from gexgen.train.checkpoint import build_model, load_training_state
 from gexgen.train.config import DEFAULT_RECIPE, PAPER_SETTINGS, RECIPES, TrainConfig
-from gexgen.train.cvae import joint_one_hot, one_hot_conditions
+from gexgen.train.cvae import joint_one_hot, one_hot_conditions, temper_prior
+from gexgen.train.data import prepare_training_data
 from gexgen.train.loop import balance_weights, epoch_order
 from gexgen.train.selection import nearest_distance, rank_auc
 
@@ -147,15 +151,19 @@ def test_paper_recipe_is_explicit_and_default_differs():
     assert paper.observation_noise == "none" and paper.keep == "best"
     default = TrainConfig.recipe(DEFAULT_RECIPE)
     assert default.observation_noise == "calibrated" and default.keep == "balanced"
+    assert paper.latent_temperature == 1.0 and default.latent_temperature > 1.0
     assert set(RECIPES) >= {"paper", "fast", DEFAULT_RECIPE}
 
 
 def test_config_rejects_bad_regularization():
     for bad in ({"dropout": 1.0}, {"mixup": 2.0}, {"observation_noise": "x"},
                 {"dp_epsilon": 0.0}, {"dp_delta": 1e-5}, {"balance": 1.5},
-                {"balance": -0.1}):  # fmt: skip
+                {"balance": -0.1}, {"latent_temperature": 0.0},
+                {"latent_temperature": float("nan")}):  # fmt: skip
         with pytest.raises(GexgenError):
             TrainConfig(**bad)
+    with pytest.raises(GexgenError, match="needs conditional_prior"):
+        TrainConfig(latent_temperature=1.5)
 
 
 @pytest.fixture
@@ -168,6 +176,8 @@ def default_tiny(tiny_config):
         mixup=0.5,
         input_noise=0.2,
         balance=1.0,
+        conditional_prior=True,
+        latent_temperature=1.5,
         epochs=4,
         checkpoint_every=2,
     )
@@ -186,9 +196,32 @@ def test_default_parts_train_record_selection_and_resume_bit_exact(
     noise = ckpt["model_state"]["decoder.noise_logvar"]
     assert torch.isfinite(noise).all() and noise.std() > 0
     assert ckpt["model_state"]["decoder.noise_factors"].abs().sum() > 0
-    assert ckpt["model_config"]["calibrated_mean"] and "centre" in ckpt["training"]["calibration"]
+    calibration = ckpt["training"]["calibration"]
+    assert ckpt["model_config"]["calibrated_mean"] and "centre" in calibration
+    assert "validation rows" in calibration and "1.5x the prior's sd" in calibration
     offset = ckpt["model_state"]["decoder.noise_offset"]
     assert torch.isfinite(offset).all() and offset.abs().sum() > 0
+    # what ships: the kept weights with the prior's sd times 1.5 and the noise calibrated
+    # on every training row (fitted and validation), as calibrate_noise gives it
+    kept = load_training_state(tmp_path / "full")["kept_state"]
+    model = build_model(ckpt["model_config"])
+    model.load_state_dict(kept)
+    temper_prior(model.decoder.prior, 1.5)
+    data = prepare_training_data(tiny_cohort, default_tiny)
+    x, codes = np.r_[data.x_fit, data.x_val], np.r_[data.codes_fit, data.codes_val]
+    want = {
+        **{f"decoder.prior.{k}": v for k, v in model.decoder.prior.state_dict().items()},
+        **calibrate_noise(model.decoder, x, codes, data.label_sizes, seed=0).decoder_state(),
+    }
+    for key, value in want.items():
+        torch.testing.assert_close(ckpt["model_state"][key], value, rtol=1e-5, atol=1e-6)
+    n = default_tiny.n_latent
+    bias, kept_bias = (
+        ckpt["model_state"]["decoder.prior.linear.bias"],
+        kept["decoder.prior.linear.bias"],
+    )
+    torch.testing.assert_close(bias[:n], kept_bias[:n])
+    torch.testing.assert_close(bias[n:], kept_bias[n:] + 2 * math.log(1.5))
     # interrupted at epoch 2, resumed: the same weights, noise table and history
     train_cvae(tiny_cohort, tmp_path / "half", default_tiny.replace(epochs=2), progress=False)
     train_cvae(tiny_cohort, tmp_path / "half", default_tiny, resume=True, progress=False)

@@ -270,6 +270,14 @@ def train(
             "1 = every combination equally often, 0 = a plain shuffle (paper 0)."
         ),
     ] = None,
+    latent_temperature: Annotated[
+        float | None,
+        typer.Option(
+            help="Draw latents at this multiple of the learned prior's sd (needs the "
+            "conditional prior): above 1 the decoder, not the noise, carries more of the "
+            "spread (default recipe 1.5, paper 1)."
+        ),
+    ] = None,
     observation_noise: Annotated[
         str | None,
         typer.Option(

@@ -25,6 +25,7 @@ __all__ = [
     "CVAEOutput",
     "one_hot_conditions",
     "cvae_loss",
+    "temper_prior",
 ]
 
 
@@ -141,6 +142,23 @@ class ConditionalPrior(nn.Module):
     def forward(self, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.linear(joint_one_hot(c, self.label_sizes)).chunk(2, dim=1)
         return mu, logvar
+
+
+@torch.no_grad()
+def temper_prior(prior: ConditionalPrior, temperature: float) -> None:
+    """Scale the prior's standard deviation by ``temperature``, in place, for every
+    label combination (its log variance gains ``2 log temperature``).
+
+    Examples
+    --------
+    >>> p = ConditionalPrior([2], 3)
+    >>> temper_prior(p, 2.0)
+    >>> torch.exp(0.5 * p(torch.tensor([[0.0, 1.0]]))[1]).round(decimals=4).tolist()
+    [[2.0, 2.0, 2.0]]
+    """
+    if not (temperature > 0 and math.isfinite(temperature)):
+        raise GexgenError(f"the latent temperature must be > 0 and finite, got {temperature}")
+    prior.linear.bias[prior.linear.out_features // 2 :] += 2.0 * math.log(temperature)
 
 
 class Decoder(nn.Module):

@@ -33,7 +33,7 @@ from gexgen.train.checkpoint import (
     save_dict,
 )
 from gexgen.train.config import TrainConfig, resolve_device
-from gexgen.train.cvae import CVAE, cvae_loss
+from gexgen.train.cvae import CVAE, cvae_loss, temper_prior
 from gexgen.train.data import TrainingData, prepare_training_data
 from gexgen.train.run_dir import (
     HISTORY_NAME,
@@ -221,7 +221,11 @@ class _Trainer(EarlyStopping):
         self.group_start = torch.from_numpy(np.concatenate([[0], np.cumsum(counts)[:-1]]))
         self.group_size = torch.from_numpy(counts)
         self.row_weight = balance_weights(self.combo_fit, config.balance)
-        self.selector = MemorizationProbe(data, config.seed) if config.keep == "balanced" else None
+        self.selector = (
+            MemorizationProbe(data, config.seed, temperature=config.latent_temperature)
+            if config.keep == "balanced"
+            else None
+        )
         self.kept_scores: dict[str, float] = {}
         self.privacy: dict[str, Any] | None = None  # DP-SGD's epsilon and delta (dp runs)
         self.dp = None
@@ -430,7 +434,8 @@ class _Trainer(EarlyStopping):
                 "device_type": self.device.type,
                 "model_state": {k: v.cpu() for k, v in self.model.state_dict().items()},
                 "optimizer_state": self.optimizer.state_dict(),
-                "kept_state": checkpoint["model_state"],
+                # as trained: the checkpoint's copy has the tempered prior and the noise table
+                "kept_state": {k: v.cpu() for k, v in self.kept_state.items()},
                 "kept_epoch": self.kept_epoch,
                 "kept_val": self.kept_val,
                 "best_epoch": self.best_epoch,
@@ -449,10 +454,14 @@ class _Trainer(EarlyStopping):
         write_history(self.history, self.out_dir / HISTORY_NAME)
 
     def _calibrated_kept_state(self) -> dict[str, torch.Tensor]:
-        """The kept weights with the observation-noise table filled in (see calibrate.py);
-        computed once per kept state (a checkpoint every 25 epochs often keeps the same
-        weights, and the calibration runs 2,048 prior draws per label combination)."""
-        if self.config.observation_noise != "calibrated":
+        """The kept weights as the generator uses them: the prior scaled by the latent
+        temperature and the observation-noise table filled in (see calibrate.py),
+        calibrated on all the training rows (fitted and validation; under DP the fitted
+        rows only, as the selection probe does). Computed once per kept state (a checkpoint
+        every 25 epochs often keeps the same weights, and the calibration runs 2,048 prior
+        draws per label combination)."""
+        cfg = self.config
+        if cfg.observation_noise != "calibrated" and cfg.latent_temperature == 1.0:
             return self.kept_state
         cached = self._calibrated
         if cached is not None and cached[0] is self.kept_state:
@@ -460,17 +469,38 @@ class _Trainer(EarlyStopping):
         with torch.random.fork_rng(devices=[]):
             model = build_model(self.model_config).to(self.device)
         model.load_state_dict(self.kept_state)
-        # under DP the centre is one global offset (an all-rows mean, like the
-        # standardization): per-combination means would bypass the guarantee
-        dp = self.config.dp_epsilon is not None
-        min_rows = len(self.data.x_fit) + 1 if dp else MIN_OFFSET_ROWS
-        noise = calibrate_noise(
-            model.decoder, self.data.x_fit, self.data.codes_fit, self.data.label_sizes,
-            seed=self.config.seed, min_offset_rows=min_rows,
-        )  # fmt: skip
-        calibrated = {**self.kept_state, **noise.decoder_state(self.device)}
+        calibrated = dict(self.kept_state)
+        if cfg.latent_temperature != 1.0:  # config validation: a conditional prior
+            temper_prior(model.decoder.prior, cfg.latent_temperature)
+            calibrated.update(
+                {f"decoder.prior.{k}": v for k, v in model.decoder.prior.state_dict().items()}
+            )
+        if cfg.observation_noise == "calibrated":
+            # under DP the centre is one global offset (an all-rows mean, like the
+            # standardization): per-combination means would bypass the guarantee
+            dp = cfg.dp_epsilon is not None
+            x, codes = self.data.x_fit, self.data.codes_fit
+            if not dp:
+                x = np.concatenate([x, self.data.x_val])
+                codes = np.concatenate([codes, self.data.codes_val])
+            noise = calibrate_noise(
+                model.decoder, x, codes, self.data.label_sizes, seed=cfg.seed,
+                min_offset_rows=len(x) + 1 if dp else MIN_OFFSET_ROWS,
+            )  # fmt: skip
+            calibrated.update(noise.decoder_state(self.device))
         self._calibrated = (self.kept_state, calibrated)
         return calibrated
+
+    def _calibration_text(self) -> str | None:
+        """What checkpoints and generator metadata record of the calibration."""
+        cfg = self.config
+        parts = []
+        if cfg.observation_noise == "calibrated":
+            rows = "fitted rows" if cfg.dp_epsilon is not None else "fitted + validation rows"
+            parts.append(f"{CALIBRATION}; fitted on the training split's {rows}")
+        if cfg.latent_temperature != 1.0:
+            parts.append(f"latents drawn at {cfg.latent_temperature:g}x the prior's sd")
+        return "; ".join(parts) or None
 
     def _checkpoint(self) -> dict[str, Any]:
         cfg = self.config
@@ -501,7 +531,7 @@ class _Trainer(EarlyStopping):
                 "observation_noise": cfg.observation_noise
                 if cfg.observation_noise != "none" or not cfg.learned_variance
                 else "learned",
-                "calibration": CALIBRATION if cfg.observation_noise == "calibrated" else None,
+                "calibration": self._calibration_text(),
                 "privacy": self.privacy,
             },
             history=self.history,

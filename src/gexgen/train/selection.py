@@ -9,7 +9,8 @@ never the test split) can tell:
   the validation rows through the posterior mean (standardized units);
 - **memorization** ``val_mia_auc``: a distance-based membership-inference attack
   run by the trainer itself. A fixed set of profiles is generated (prior
-  latents, the training label mix, the generator's observation noise); each
+  latents at the generator's latent temperature, the training label mix, the
+  generator's observation noise); each
   fitted row and each validation row is scored by minus its distance to the
   nearest generated profile; the AUC of fitted against validation rows is 0.5
   when the generator does not sit closer to its training rows.
@@ -26,7 +27,8 @@ import numpy as np
 import torch
 
 from gexgen.train.calibrate import calibrate_noise, combination_index
-from gexgen.train.cvae import CVAE, one_hot_conditions
+from gexgen.train.cvae import CVAE, one_hot_conditions, temper_prior
+from gexgen.train.trainer_common import state_copy
 
 __all__ = ["MemorizationProbe", "MEMORIZATION_WEIGHT", "SELECTION_CRITERION", "rank_auc"]
 
@@ -68,9 +70,12 @@ def nearest_distance(x: torch.Tensor, y: torch.Tensor, chunk: int = 1024) -> tor
 class MemorizationProbe:
     """Scores weights on the validation part; holds its fixed random draws (seeded)."""
 
-    def __init__(self, data: Any, seed: int, n_profiles: int = N_PROBE_PROFILES) -> None:
+    def __init__(
+        self, data: Any, seed: int, n_profiles: int = N_PROBE_PROFILES, temperature: float = 1.0
+    ) -> None:
         self.data = data
         self.seed = seed
+        self.temperature = temperature  # the latent temperature the generator will use
         gen = torch.Generator().manual_seed(seed + 4)
         n_fit = len(data.x_fit)
         rows = torch.randint(n_fit, (n_profiles,), generator=gen)  # the training label mix
@@ -87,8 +92,12 @@ class MemorizationProbe:
         was_training = model.training
         model.eval()
         device = next(model.parameters()).device
+        prior = model.decoder.prior
+        trained_prior = None if prior is None else state_copy(prior)
         try:
             decoder = model.decoder
+            if prior is not None and self.temperature != 1.0:  # score what the generator draws
+                temper_prior(prior, self.temperature)
             gen = torch.Generator().manual_seed(self.gen_seed)
             n = len(self.codes)
             z = torch.randn(n, decoder.n_latent, generator=gen).to(device)
@@ -117,6 +126,8 @@ class MemorizationProbe:
             d_fit = nearest_distance(self.x_fit.to(device), synth).cpu().numpy()
             d_val = nearest_distance(x_val, synth).cpu().numpy()
         finally:
+            if trained_prior is not None:
+                prior.load_state_dict(trained_prior)  # the exact trained values back
             model.train(was_training)
         auc = rank_auc(-d_fit, -d_val)
         return {
