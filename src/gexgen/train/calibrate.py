@@ -40,6 +40,10 @@ the global offset only, so no offset follows one or two patients. (An
 empirical-Bayes shrinkage of each combination's offset towards the global one
 was tried: it pulled the rare tissues back towards their neighbours and cost
 train-on-synthetic accuracy, 0.92 against 0.94, with no privacy gain.)
+
+"Fitted rows" here are the rows passed in: the trainer passes every row of the
+training split (fitted and validation) once the epoch is chosen, the fitted
+rows only under DP and in the selection probe (which scores the validation rows).
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ UNIQUENESS_FLOOR = 0.05  # each gene keeps at least this share of independent no
 MIN_OFFSET_ROWS = 5  # a combination needs this many fitted rows for an offset of its own
 N_DRAWS = 2048  # prior draws per combination for the decoded means' mean and variance
 CALIBRATION = (  # what checkpoints and generator metadata record of this module's model
-    f"centre: offset per label combination (>= {MIN_OFFSET_ROWS} fitted rows, else global); "
+    f"centre: offset per label combination (>= {MIN_OFFSET_ROWS} calibration rows, else global); "
     f"noise: variance per combination and gene, correlation of what the decoder leaves "
     f"out ({N_FACTORS} factors); {N_DRAWS} prior draws per combination"
 )
