@@ -53,7 +53,7 @@ def recalibrated(run: Path, data, work: Path, name: str, **options) -> Path:
     temperature = options.pop("temperature", None)
     if temperature is not None:  # the saved prior is already at the run's temperature
         temper_prior(model.decoder.prior, temperature / config.latent_temperature)
-        state.update({f"decoder.prior.{k}": v for k, v in model.decoder.prior.state_dict().items()})
+        state.update(model.decoder.prior.state_dict(prefix="decoder.prior."))
     seed = config.seed
     # as training does: every training row (fitted + validation), the prior as saved
     x = np.concatenate([data.x_fit, data.x_val])
@@ -73,12 +73,13 @@ def main() -> None:
     parser.add_argument("--label", default="tissue")
     args = parser.parse_args()
     checkpoint = load_checkpoint(args.run)
-    if TrainConfig.from_dict(checkpoint["config"]).dp_epsilon is not None:
+    config = TrainConfig.from_dict(checkpoint["config"])
+    if config.dp_epsilon is not None:
         raise SystemExit(
             f"{args.run} is a --dp-epsilon run: its calibration keeps one global centre, "
             "and this probe re-calibrates per label combination; use a run without DP"
         )
-    data = prepare_training_data(args.cohort, TrainConfig.from_dict(checkpoint["config"]))
+    data = prepare_training_data(args.cohort, config)
     adata = read_cohort(args.cohort)
     _, test_rows = cohort_split(adata)
     names = [label["name"] for label in data.labels]
@@ -119,7 +120,7 @@ def main() -> None:
             "64 noise factors (default 32)": {"n_factors": 64},
             "128 noise factors": {"n_factors": 128},
         }
-        if TrainConfig.from_dict(checkpoint["config"]).conditional_prior:
+        if config.conditional_prior:
             for t in (1.0, 1.25, 1.5, 2.0):
                 variants[f"latent temperature {t:g}"] = {"temperature": t}
         for index, (name, options) in enumerate(variants.items()):

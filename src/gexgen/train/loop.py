@@ -472,9 +472,7 @@ class _Trainer(EarlyStopping):
         calibrated = dict(self.kept_state)
         if cfg.latent_temperature != 1.0:  # config validation: a conditional prior
             temper_prior(model.decoder.prior, cfg.latent_temperature)
-            calibrated.update(
-                {f"decoder.prior.{k}": v for k, v in model.decoder.prior.state_dict().items()}
-            )
+            calibrated.update(model.decoder.prior.state_dict(prefix="decoder.prior."))
         if cfg.observation_noise == "calibrated":
             # under DP the centre is one global offset (an all-rows mean, like the
             # standardization): per-combination means would bypass the guarantee

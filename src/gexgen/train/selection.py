@@ -93,10 +93,11 @@ class MemorizationProbe:
         model.eval()
         device = next(model.parameters()).device
         prior = model.decoder.prior
-        trained_prior = None if prior is None else state_copy(prior)
+        tempered = prior is not None and self.temperature != 1.0
+        trained_prior = state_copy(prior) if tempered else None
         try:
             decoder = model.decoder
-            if prior is not None and self.temperature != 1.0:  # score what the generator draws
+            if tempered:  # score what the generator draws
                 temper_prior(prior, self.temperature)
             gen = torch.Generator().manual_seed(self.gen_seed)
             n = len(self.codes)
