@@ -22,7 +22,8 @@ def test_privacy_line_reads_metrics_tolerantly():
 def test_info_lines_show_selection_noise_and_dp():
     lines = _training_lines(
         {
-            "selection": {"kept_epoch": 150, "criterion": "balanced score"},
+            "selection": {"kept_epoch": 150, "criterion": "balanced score",
+                          "refit": {"epochs": 150, "rows": 756, "rows_used": "fitted + val"}},
             "observation_noise": "calibrated",
             "privacy": {"dp_epsilon": 10.0, "epsilon_spent": 9.97, "dp_delta": 1e-3,
                         "mechanism": "DP-SGD (Opacus)"},
@@ -30,5 +31,6 @@ def test_info_lines_show_selection_noise_and_dp():
     )  # fmt: skip
     text = "\n".join(lines)
     assert "kept epoch 150 (balanced score)" in text and "observation noise: calibrated" in text
+    assert "refit: 150 epochs retrained on 756 rows (fitted + val)" in text
     assert "epsilon 10.0 (spent 9.97), delta 0.001" in text
     assert "no formal guarantee" in "\n".join(_training_lines({}))

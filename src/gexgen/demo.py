@@ -193,8 +193,9 @@ def run_demo(
         result = train_cvae(cohort, out / "run", train_config, overwrite=True, progress=progress)
         echo(
             f"    kept the weights of epoch {result.kept_epoch} of {result.epochs_run} "
-            f"({train_config.keep} model selection on the validation part); "
-            f"checkpoint {result.checkpoint_path}"
+            f"({train_config.keep} model selection on the validation part"
+            + (f", retrained on all {result.refit_rows} training rows" if result.refit_rows else "")
+            + f"); checkpoint {result.checkpoint_path}"
         )
 
     generator = out / "generator.onnx"

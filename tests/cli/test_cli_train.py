@@ -56,7 +56,14 @@ def test_train_resume_and_export(cohort, tmp_path):
     assert config.encoder_hidden == (32, 16) and config.lr == 0.01 and config.batch_norm
     # no --recipe: gexgen's default recipe (no early stop, balanced selection, noise)
     assert config.epochs == 2 and config.patience is None and config.keep == "balanced"
-    assert config.observation_noise == "calibrated"
+    assert config.observation_noise == "calibrated" and config.refit
+    assert "kept epoch 2 (balanced), retrained on all" in result.stdout
+    # --keep last with the default recipe: nothing to refit, and the error says what to do
+    result = runner.invoke(
+        app, ["train", str(cohort), "--out", str(tmp_path / "x"), "--keep", "last", *TINY]
+    )
+    _assert_one_line_error(result, "--no-refit")
+    assert not (tmp_path / "x").exists()
 
     # --resume keeps the saved config; only --epochs changes
     result = runner.invoke(
@@ -70,6 +77,8 @@ def test_train_resume_and_export(cohort, tmp_path):
     assert result.exit_code == 0, result.output
     assert out.is_file() and "max abs diff" in result.stdout and "dynamo" in result.stdout
     assert (tmp_path / "generator.onnx.json").is_file() and "generator.onnx.json" in result.stdout
+    info = runner.invoke(app, ["info", str(out)])
+    assert "refit: 3 epochs retrained on" in info.stdout, info.output
 
 
 def test_patience_zero_means_no_early_stopping(cohort, tmp_path):
@@ -188,10 +197,11 @@ def test_every_config_field_is_a_train_option_and_reaches_the_checkpoint(cohort,
     expected = TrainConfig(
         epochs=0, batch_size=16, lr=0.02, lr_schedule="cosine", encoder_hidden=(32, 16),
         n_latent=3, decoder_hidden=(16, 32), batch_norm=False, conditions=("tissue",), seed=5,
-        device="cpu", val_fraction=0.2, patience=7, keep="last", kl_weight=0.5,
+        device="cpu", val_fraction=0.2, patience=7, keep="balanced", kl_weight=0.5,
         conditional_prior=True, checkpoint_every=3, threads=1,
         dropout=0.1, input_noise=0.2, mixup=0.5, balance=0.5, observation_noise="calibrated",
-        latent_temperature=1.2, select_every=2, dp_epsilon=5.0, dp_delta=1e-4, dp_max_grad_norm=2.0,
+        latent_temperature=1.2, refit=True, select_every=2, dp_epsilon=5.0, dp_delta=1e-4,
+        dp_max_grad_norm=2.0,
     )  # fmt: skip
     # learned_variance excludes DP (checked below on its own run)
     assert all(
@@ -202,7 +212,7 @@ def test_every_config_field_is_a_train_option_and_reaches_the_checkpoint(cohort,
             "--lr", "0.02", "--lr-schedule", "cosine", "--encoder-hidden", "32,16",
             "--n-latent", "3", "--decoder-hidden", "16, 32", "--no-batch-norm",
             "--conditions", "tissue", "--seed", "5", "--device", "cpu", "--val-fraction", "0.2",
-            "--patience", "7", "--keep", "last", "--kl-weight", "0.5",
+            "--patience", "7", "--keep", "balanced", "--kl-weight", "0.5", "--refit",
             "--conditional-prior", "--checkpoint-every", "3", "--threads", "1",
             "--dropout", "0.1", "--input-noise", "0.2", "--mixup", "0.5", "--balance", "0.5",
             "--observation-noise", "calibrated", "--latent-temperature", "1.2",

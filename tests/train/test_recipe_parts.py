@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -20,8 +21,9 @@ from gexgen.train.checkpoint import build_model, load_training_state
 from gexgen.train.config import DEFAULT_RECIPE, PAPER_SETTINGS, RECIPES, TrainConfig
 from gexgen.train.cvae import joint_one_hot, one_hot_conditions, temper_prior
 from gexgen.train.data import prepare_training_data
-from gexgen.train.loop import balance_weights, epoch_order
+from gexgen.train.loop import _Trainer, balance_weights, epoch_order
 from gexgen.train.selection import nearest_distance, rank_auc
+from gexgen.train.trainer_common import torch_threads
 
 
 def test_combination_index_matches_joint_one_hot():
@@ -152,6 +154,7 @@ def test_paper_recipe_is_explicit_and_default_differs():
     default = TrainConfig.recipe(DEFAULT_RECIPE)
     assert default.observation_noise == "calibrated" and default.keep == "balanced"
     assert paper.latent_temperature == 1.0 and default.latent_temperature > 1.0
+    assert default.refit and not paper.refit and not TrainConfig.recipe("fast").refit
     assert set(RECIPES) >= {"paper", "fast", DEFAULT_RECIPE}
 
 
@@ -164,6 +167,8 @@ def test_config_rejects_bad_regularization():
             TrainConfig(**bad)
     with pytest.raises(GexgenError, match="needs conditional_prior"):
         TrainConfig(latent_temperature=1.5)
+    with pytest.raises(GexgenError, match="refit needs an epoch chosen.*--no-refit"):
+        TrainConfig(refit=True, keep="last")
 
 
 @pytest.fixture
@@ -231,11 +236,62 @@ def test_default_parts_train_record_selection_and_resume_bit_exact(
         assert torch.equal(value, resumed["model_state"][key]), key
 
 
+def test_refit_retrains_the_kept_epoch_count_on_every_training_row(
+    tiny_cohort, default_tiny, tmp_path
+):
+    config = default_tiny.replace(refit=True, epochs=3)
+    result = train_cvae(tiny_cohort, tmp_path / "run", config, progress=False)
+    ckpt = load_checkpoint(tmp_path / "run")
+    data = prepare_training_data(tiny_cohort, config)
+    n_all = len(data.x_fit) + len(data.x_val)
+    refit = ckpt["training"]["selection"]["refit"]
+    assert refit["epochs"] == result.kept_epoch >= 1 and refit["rows"] == n_all
+    assert result.refit_rows == n_all
+    # the reference: a fresh trainer (same seed, lr schedule and draws) whose fitted rows
+    # are every training row, stepped by hand for the kept epoch count
+    all_x = torch.from_numpy(np.r_[data.x_fit, data.x_val])
+    all_codes = torch.from_numpy(np.r_[data.codes_fit, data.codes_val])
+    reference = _Trainer(
+        config.replace(keep="last", refit=False, patience=None),
+        dataclasses.replace(data, x_fit=all_x.numpy(), codes_fit=all_codes.numpy()),
+        torch.device("cpu"), tmp_path / "unused", None, False,
+    )  # fmt: skip
+    with torch_threads(config.threads):  # as the run: the thread count changes sums
+        for _ in range(result.kept_epoch):
+            for group in reference.optimizer.param_groups:
+                group["lr"] = config.lr_at(reference.epoch + 1)
+            with reference._epoch_rng():
+                reference._train_epoch()
+            reference.epoch += 1
+    want = reference.model.state_dict()
+    kept = load_training_state(tmp_path / "run")["kept_state"]  # the selection's weights
+    for key, value in ckpt["model_state"].items():
+        if key.startswith(("decoder.noise", "decoder.prior")):
+            continue  # calibrated and tempered (checked in the test above)
+        torch.testing.assert_close(value, want[key], rtol=0, atol=0, msg=key)
+    assert any(not torch.equal(kept[k], want[k]) for k in kept if "weight" in k)
+    model = build_model(ckpt["model_config"])
+    model.load_state_dict(want)
+    temper_prior(model.decoder.prior, config.latent_temperature)
+    for key, value in model.decoder.prior.state_dict(prefix="decoder.prior.").items():
+        torch.testing.assert_close(ckpt["model_state"][key], value)
+    assert "fitted + validation" in refit["rows_used"]
+    # resumed after an interruption at epoch 2: the same refit, bit for bit
+    train_cvae(tiny_cohort, tmp_path / "half", config.replace(epochs=2), progress=False)
+    train_cvae(tiny_cohort, tmp_path / "half", config, resume=True, progress=False)
+    resumed = load_checkpoint(tmp_path / "half")
+    for key, value in ckpt["model_state"].items():
+        assert torch.equal(value, resumed["model_state"][key]), key
+
+
 def test_dp_training_records_epsilon_and_uses_layer_norm(tiny_cohort, tiny_config, tmp_path):
     pytest.importorskip("opacus")
-    config = tiny_config.replace(dp_epsilon=10.0, observation_noise="calibrated", epochs=2)
+    config = tiny_config.replace(
+        dp_epsilon=10.0, observation_noise="calibrated", epochs=2, refit=True
+    )
     train_cvae(tiny_cohort, tmp_path / "dp", config, progress=False)
     ckpt = load_checkpoint(tmp_path / "dp")
+    assert "refit" not in ckpt["training"]["selection"]  # a second training: not under DP
     privacy = ckpt["training"]["privacy"]
     assert privacy["dp_epsilon"] == 10.0 and 0 < privacy["dp_delta"] < 1e-2
     assert 0 < privacy["epsilon_spent"] <= 10.0 + 1e-6

@@ -270,6 +270,14 @@ def train(
             "1 = every combination equally often, 0 = a plain shuffle (paper 0)."
         ),
     ] = None,
+    refit: Annotated[
+        bool | None,
+        typer.Option(
+            "--refit/--no-refit",
+            help="Once the epoch is chosen on the validation rows, retrain that many epochs "
+            "on every training row and ship those weights (default recipe on; not under DP).",
+        ),
+    ] = None,
     latent_temperature: Annotated[
         float | None,
         typer.Option(
@@ -329,9 +337,12 @@ def train(
     config = _base_config(out, resume, recipe).replace(**changes)
     result = train_cvae(cohort, out, config, overwrite=overwrite, resume=resume, progress=progress)
     stop = " (stopped early)" if result.stopped_early else ""
+    kept = f"; kept epoch {result.kept_epoch} ({config.keep})" if config.keep != "best" else ""
+    refit = f", retrained on all {result.refit_rows} training rows" if result.refit_rows else ""
     typer.echo(
         f"trained {result.epochs_run} epochs{stop}; best epoch {result.best_epoch}, "
-        f"validation loss {result.best_val_loss:.4f}; checkpoint {result.checkpoint_path}"
+        f"validation loss {result.best_val_loss:.4f}{kept}{refit}; "
+        f"checkpoint {result.checkpoint_path}"
     )
 
 

@@ -82,6 +82,12 @@ def _training_lines(training: dict[str, Any]) -> list[str]:
             f"model selection: kept epoch {selection.get('kept_epoch')} "
             f"({selection.get('criterion', selection.get('keep'))})"
         )
+        refit = selection.get("refit")
+        if isinstance(refit, dict):
+            lines.append(
+                f"refit: {refit.get('epochs')} epochs retrained on {refit.get('rows')} rows "
+                f"({printable(str(refit.get('rows_used', '')))})"
+            )
     if training.get("observation_noise"):
         lines.append(f"observation noise: {training['observation_noise']}")
     if training.get("calibration"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import time
@@ -62,6 +63,7 @@ class TrainResult:
     epochs_run: int  # epochs completed (including those before a resume)
     stopped_early: bool
     history: list[dict[str, Any]] = field(repr=False)
+    refit_rows: int = 0  # with config.refit: the rows the shipped weights were retrained on
 
 
 def train_cvae(
@@ -76,9 +78,10 @@ def train_cvae(
     """Train a conditional VAE on a cohort's training split and write ``out_dir``.
 
     Writes ``config.json``, ``history.csv``, ``checkpoint.pt`` (the weights of
-    the epoch with the lowest validation loss, or of the last epoch with
-    ``keep="last"``) and ``training_state.pt`` (for ``resume``). Every input is
-    checked before anything is written.
+    the epoch ``keep`` chooses: lowest validation loss, the balanced selection
+    score, or the last epoch; with ``refit`` those of a second training on every
+    training row for that many epochs) and ``training_state.pt`` (for
+    ``resume``). Every input is checked before anything is written.
 
     Examples
     --------
@@ -244,6 +247,10 @@ class _Trainer(EarlyStopping):
         self._calibrated: tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]] | None = None
         self.kept_val = math.inf
         self.kept_state: dict[str, torch.Tensor] = {}
+        # config.refit: the kept epoch count retrained on every training row (not saved in
+        # the training state: a resumed run retrains it, bit for bit)
+        self.refit_state: dict[str, torch.Tensor] | None = None
+        self.refit: dict[str, Any] | None = None
         self.since_best = 0
         if state is not None:
             self._restore(state)
@@ -350,9 +357,27 @@ class _Trainer(EarlyStopping):
             # epoch 0 = the untrained model: a valid checkpoint even with epochs=0
             self.best_val = self.kept_val = self._validate()["val_loss"]
             self.kept_state = state_copy(self.model)
-        bar = epoch_bar(self.config.epochs, "train", initial=self.epoch, enabled=self.progress)
+        self._train_until(self.config.epochs, "train", save=True)
+        if self.config.refit and self.dp is None and self.kept_epoch > 0:
+            self._refit()
+        self._save()
+        return TrainResult(
+            run_dir=self.out_dir,
+            checkpoint_path=self.out_dir / CHECKPOINT_NAME,
+            best_epoch=self.best_epoch,
+            best_val_loss=self.best_val,
+            kept_epoch=self.kept_epoch,
+            epochs_run=self.epoch,
+            stopped_early=self.stopped_early,
+            history=list(self.history),
+            refit_rows=self.refit["rows"] if self.refit else 0,
+        )
+
+    def _train_until(self, last_epoch: int, desc: str, save: bool) -> None:
+        """Train epochs up to ``last_epoch`` (or an early stop); checkpoints with ``save``."""
+        bar = epoch_bar(last_epoch, desc, initial=self.epoch, enabled=self.progress)
         with bar:
-            while self.epoch < self.config.epochs and not self.stopped_early:
+            while self.epoch < last_epoch and not self.stopped_early:
                 start = time.perf_counter()
                 for group in self.optimizer.param_groups:
                     group["lr"] = self.config.lr_at(self.epoch + 1)
@@ -379,19 +404,27 @@ class _Trainer(EarlyStopping):
                     },
                     refresh=False,
                 )
-                if self.epoch % self.config.checkpoint_every == 0:
+                if save and self.epoch % self.config.checkpoint_every == 0:
                     self._save()
-        self._save()
-        return TrainResult(
-            run_dir=self.out_dir,
-            checkpoint_path=self.out_dir / CHECKPOINT_NAME,
-            best_epoch=self.best_epoch,
-            best_val_loss=self.best_val,
-            kept_epoch=self.kept_epoch,
-            epochs_run=self.epoch,
-            stopped_early=self.stopped_early,
-            history=list(self.history),
-        )
+
+    def _refit(self) -> None:
+        """``config.refit``: train the model afresh on the fitted + validation rows for the
+        kept epoch count, with the same seed, augmentation and lr schedule (so the same
+        trajectory, on a tenth more patients), and ship those weights."""
+        data = dataclasses.replace(
+            self.data,
+            x_fit=np.concatenate([self.data.x_fit, self.data.x_val]),
+            codes_fit=np.concatenate([self.data.codes_fit, self.data.codes_val]),
+        )  # the validation rows stay as x_val: the refit's val_loss is not a holdout score
+        config = self.config.replace(keep="last", refit=False, patience=None)
+        refit = _Trainer(config, data, self.device, self.out_dir, None, self.progress)
+        refit._train_until(self.kept_epoch, "refit", save=False)
+        self.refit_state = state_copy(refit.model)
+        self.refit = {
+            "epochs": self.kept_epoch,
+            "rows": len(data.x_fit),
+            "train_loss": refit.history[-1]["train_loss"],
+        }
 
     def _selection_scores(self) -> dict[str, float]:
         """Model-selection scores every ``select_every`` epochs and at the last one."""
@@ -454,22 +487,24 @@ class _Trainer(EarlyStopping):
         write_history(self.history, self.out_dir / HISTORY_NAME)
 
     def _calibrated_kept_state(self) -> dict[str, torch.Tensor]:
-        """The kept weights as the generator uses them: the prior scaled by the latent
+        """The kept weights (their refit, with ``config.refit``) as the generator uses
+        them: the prior scaled by the latent
         temperature and the observation-noise table filled in (see calibrate.py),
         calibrated on all the training rows (fitted and validation; under DP the fitted
         rows only, as the selection probe does). Computed once per kept state (a checkpoint
         every 25 epochs often keeps the same weights, and the calibration runs 2,048 prior
         draws per label combination)."""
         cfg = self.config
+        weights = self.refit_state if self.refit_state is not None else self.kept_state
         if cfg.observation_noise != "calibrated" and cfg.latent_temperature == 1.0:
-            return self.kept_state
+            return weights
         cached = self._calibrated
-        if cached is not None and cached[0] is self.kept_state:
+        if cached is not None and cached[0] is weights:
             return cached[1]
         with torch.random.fork_rng(devices=[]):
             model = build_model(self.model_config).to(self.device)
-        model.load_state_dict(self.kept_state)
-        calibrated = dict(self.kept_state)
+        model.load_state_dict(weights)
+        calibrated = dict(weights)
         if cfg.latent_temperature != 1.0:  # config validation: a conditional prior
             temper_prior(model.decoder.prior, cfg.latent_temperature)
             calibrated.update(model.decoder.prior.state_dict(prefix="decoder.prior."))
@@ -486,7 +521,7 @@ class _Trainer(EarlyStopping):
                 min_offset_rows=len(x) + 1 if dp else MIN_OFFSET_ROWS,
             )  # fmt: skip
             calibrated.update(noise.decoder_state(self.device))
-        self._calibrated = (self.kept_state, calibrated)
+        self._calibrated = (weights, calibrated)
         return calibrated
 
     def _calibration_text(self) -> str | None:
@@ -511,6 +546,11 @@ class _Trainer(EarlyStopping):
             selection["criterion"] = "lowest validation loss"
         else:
             selection["criterion"] = "last epoch"
+        if self.refit is not None:
+            selection["refit"] = {
+                **self.refit,
+                "rows_used": "fitted + validation rows of the training split",
+            }
         return checkpoint_dict(
             "cvae",
             self.model_config,
