@@ -1,8 +1,8 @@
 """The goal table of the default recipe on the real shared RNAseqDB L1000 cohort (issue 12).
 
 ``gexgen train COHORT --out RUN`` without options (TrainConfig.recipe(DEFAULT_RECIPE),
-one CPU thread here), exported to ONNX and sampled through the torch-free
-runtime, must at once be
+one CPU thread here; the kept epoch count retrained on every training row), exported
+to ONNX and sampled through the torch-free runtime, must at once be
 
 - faithful: gamma >= real-vs-real ceiling - 0.008 on 10 synthetic profiles per
   test profile (3,220), logistic detection AUC <= 0.60 (gexgen.metrics);
@@ -78,6 +78,9 @@ def test_default_recipe_meets_the_goal_table(real_cohort_path, tmp_path):
     train_cvae(real_cohort_path, tmp_path / "run", config, progress=False)
     ckpt = load_checkpoint(tmp_path / "run")
     assert ckpt["training"]["selection"]["keep"] == config.keep
+    refit = ckpt["training"]["selection"]["refit"]  # the shipped weights saw every train row
+    n_train = ckpt["training"]["n_train"] + ckpt["training"]["n_val"]
+    assert refit["rows"] == n_train and refit["epochs"] == ckpt["training"]["kept_epoch"]
     export_generator(tmp_path / "run", tmp_path / "generator.onnx")
     session = GeneratorSession(tmp_path / "generator.onnx")
 
