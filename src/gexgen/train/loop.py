@@ -374,7 +374,8 @@ class _Trainer(EarlyStopping):
         )
 
     def _train_until(self, last_epoch: int, desc: str, save: bool) -> None:
-        """Train epochs up to ``last_epoch`` (or an early stop); checkpoints with ``save``."""
+        """Train epochs up to ``last_epoch`` (or an early stop); with ``save`` (the run, not
+        its refit) write checkpoints and show the validation loss on the progress bar."""
         bar = epoch_bar(last_epoch, desc, initial=self.epoch, enabled=self.progress)
         with bar:
             while self.epoch < last_epoch and not self.stopped_early:
@@ -396,14 +397,11 @@ class _Trainer(EarlyStopping):
                 self.history.append(row)
                 self._update_best(row["val_loss"], scores)
                 bar.update(1)
-                bar.set_postfix(
-                    {
-                        "train": f"{row['train_loss']:.2f}",
-                        "val": f"{row['val_loss']:.2f}",
-                        "best": f"{self.best_val:.2f}@{self.best_epoch}",
-                    },
-                    refresh=False,
-                )
+                postfix = {"train": f"{row['train_loss']:.2f}"}
+                if save:  # the refit fits its validation rows: no held-out score to show
+                    postfix["val"] = f"{row['val_loss']:.2f}"
+                    postfix["best"] = f"{self.best_val:.2f}@{self.best_epoch}"
+                bar.set_postfix(postfix, refresh=False)
                 if save and self.epoch % self.config.checkpoint_every == 0:
                     self._save()
 
