@@ -249,11 +249,12 @@ def test_refit_retrains_the_kept_epoch_count_on_every_training_row(
     assert result.refit_rows == n_all
     # the reference: a fresh trainer (same seed, lr schedule and draws) whose fitted rows
     # are every training row, stepped by hand for the kept epoch count
-    all_x = torch.from_numpy(np.r_[data.x_fit, data.x_val])
-    all_codes = torch.from_numpy(np.r_[data.codes_fit, data.codes_val])
+    every_row = dataclasses.replace(
+        data, x_fit=np.r_[data.x_fit, data.x_val], codes_fit=np.r_[data.codes_fit, data.codes_val]
+    )
     reference = _Trainer(
         config.replace(keep="last", refit=False, patience=None),
-        dataclasses.replace(data, x_fit=all_x.numpy(), codes_fit=all_codes.numpy()),
+        every_row,
         torch.device("cpu"), tmp_path / "unused", None, False,
     )  # fmt: skip
     with torch_threads(config.threads):  # as the run: the thread count changes sums

@@ -417,7 +417,7 @@ class _Trainer(EarlyStopping):
         config = self.config.replace(keep="last", refit=False, patience=None)
         refit = _Trainer(config, data, self.device, self.out_dir, None, self.progress)
         refit._train_until(self.kept_epoch, "refit", save=False)
-        self.refit_state = state_copy(refit.model)
+        self.refit_state = refit.kept_state  # keep="last": the weights after its last epoch
         self.refit = {
             "epochs": self.kept_epoch,
             "rows": len(data.x_fit),
