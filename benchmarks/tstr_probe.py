@@ -34,7 +34,7 @@ from gexgen.runtime import GeneratorSession
 from gexgen.train.calibrate import N_FACTORS, calibrate_noise, combination_index
 from gexgen.train.checkpoint import build_model, load_checkpoint, save_dict
 from gexgen.train.config import TrainConfig
-from gexgen.train.cvae import temper_prior
+from gexgen.train.cvae import combination_temperatures, temper_prior
 from gexgen.train.data import prepare_training_data
 
 N_SYNTHETIC = 3220
@@ -51,13 +51,20 @@ def recalibrated(run: Path, data, work: Path, name: str, **options) -> Path:
     model.load_state_dict(state, strict=False)
     config = TrainConfig.from_dict(checkpoint["config"])
     temperature = options.pop("temperature", None)
-    if temperature is not None:  # the saved prior is already at the run's temperature
-        temper_prior(model.decoder.prior, temperature / config.latent_temperature)
-        state.update(model.decoder.prior.state_dict(prefix="decoder.prior."))
     seed = config.seed
     # as training does: every training row (fitted + validation), the prior as saved
     x = np.concatenate([data.x_fit, data.x_val])
     codes = np.concatenate([data.codes_fit, data.codes_val])
+    if temperature is not None:  # the saved prior is already at the run's temperature(s)
+        counts = np.bincount(
+            combination_index(codes, data.label_sizes),
+            minlength=model.decoder.prior.linear.in_features,
+        )
+        shipped = combination_temperatures(
+            counts.tolist(), config.latent_temperature, config.latent_temperature_below
+        )
+        temper_prior(model.decoder.prior, temperature / np.asarray(shipped))
+        state.update(model.decoder.prior.state_dict(prefix="decoder.prior."))
     noise = calibrate_noise(model.decoder, x, codes, data.label_sizes, seed=seed, **options)
     state.update(noise.decoder_state())
     folder = work / name

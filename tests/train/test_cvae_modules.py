@@ -16,6 +16,7 @@ from gexgen.train.cvae import (
     CVAEOutput,
     Decoder,
     Encoder,
+    combination_temperatures,
     cvae_loss,
     joint_one_hot,
     one_hot_conditions,
@@ -155,6 +156,30 @@ def test_temper_prior_scales_the_sd_of_every_combination():
     for bad in (0.0, -1.0, float("inf")):
         with pytest.raises(GexgenError, match="temperature"):
             temper_prior(dec.prior, bad)
+
+
+def test_temper_prior_per_combination_scales_each_combination_alone():
+    dec = Decoder(3, sum(SIZES), (8,), 10, batch_norm=False, label_sizes=SIZES).eval()
+    with torch.no_grad():
+        dec.prior.linear.weight.normal_()
+        dec.prior.linear.bias.normal_()
+    codes = torch.tensor([[0, 0], [4, 1], [2, 1], [1, 0]])
+    c = one_hot_conditions(codes, SIZES)
+    combo = codes[:, 0] * SIZES[1] + codes[:, 1]  # joint order: the first label varies slowest
+    temperatures = torch.linspace(0.5, 2.0, SIZES[0] * SIZES[1])
+    with torch.no_grad():
+        mu, logvar = dec.prior(c)
+        temper_prior(dec.prior, temperatures.tolist())
+        mu_t, logvar_t = dec.prior(c)
+    torch.testing.assert_close(mu_t, mu)
+    want = temperatures[combo, None] * torch.exp(0.5 * logvar)
+    torch.testing.assert_close(torch.exp(0.5 * logvar_t), want)
+    with pytest.raises(GexgenError, match="one value per label combination"):
+        temper_prior(dec.prior, [1.5, 1.5])
+    with pytest.raises(GexgenError, match="temperature"):
+        temper_prior(dec.prior, [0.0] * len(temperatures))
+    assert combination_temperatures([3, 30, 24, 25, 0], 1.5, 25) == [1.5, 1.0, 1.5, 1.0, 1.0]
+    assert combination_temperatures([3, 30], 2.0, 0) == 2.0
 
 
 def test_conditional_prior_refuses_too_many_combinations():

@@ -154,6 +154,7 @@ def test_paper_recipe_is_explicit_and_default_differs():
     default = TrainConfig.recipe(DEFAULT_RECIPE)
     assert default.observation_noise == "calibrated" and default.keep == "balanced"
     assert paper.latent_temperature == 1.0 and default.latent_temperature > 1.0
+    assert paper.latent_temperature_below == 0 and default.latent_temperature_below > 0
     assert default.refit and not paper.refit and not TrainConfig.recipe("fast").refit
     assert set(RECIPES) >= {"paper", "fast", DEFAULT_RECIPE}
 
@@ -162,7 +163,8 @@ def test_config_rejects_bad_regularization():
     for bad in ({"dropout": 1.0}, {"mixup": 2.0}, {"observation_noise": "x"},
                 {"dp_epsilon": 0.0}, {"dp_delta": 1e-5}, {"balance": 1.5},
                 {"balance": -0.1}, {"latent_temperature": 0.0},
-                {"latent_temperature": float("nan")}):  # fmt: skip
+                {"latent_temperature": float("nan")}, {"latent_temperature_below": -1},
+                {"latent_temperature_below": 2.5}):  # fmt: skip
         with pytest.raises(GexgenError):
             TrainConfig(**bad)
     with pytest.raises(GexgenError, match="needs conditional_prior"):
@@ -234,6 +236,36 @@ def test_default_parts_train_record_selection_and_resume_bit_exact(
     assert resumed["training"]["selection"]["kept_epoch"] == sel["kept_epoch"]
     for key, value in ckpt["model_state"].items():
         assert torch.equal(value, resumed["model_state"][key]), key
+
+
+def test_rare_combinations_alone_are_drawn_wider(tiny_cohort, default_tiny, tmp_path):
+    data = prepare_training_data(tiny_cohort, default_tiny)
+    codes = np.r_[data.codes_fit, data.codes_val]
+    n_comb = int(np.prod(data.label_sizes))
+    counts = np.bincount(combination_index(codes, data.label_sizes), minlength=n_comb)
+    below = int(np.sort(counts[counts > 0])[len(counts[counts > 0]) // 2])  # about half rare
+    config = default_tiny.replace(latent_temperature_below=below, refit=False, epochs=2)
+    train_cvae(tiny_cohort, tmp_path / "run", config, progress=False)
+    ckpt = load_checkpoint(tmp_path / "run")
+    kept = load_training_state(tmp_path / "run")["kept_state"]
+    n = config.n_latent
+    ratio = torch.exp(
+        0.5 * (ckpt["model_state"]["decoder.prior.linear.weight"][n:]
+               - kept["decoder.prior.linear.weight"][n:])
+    )  # fmt: skip
+    # reference: 1.5 for each combination with 1 to below - 1 training rows, else 1
+    rare = (counts > 0) & (counts < below)
+    want = torch.tensor(np.where(rare, 1.5, 1.0), dtype=ratio.dtype)
+    assert 0 < int(rare.sum()) < int((counts > 0).sum())
+    torch.testing.assert_close(ratio, want.expand_as(ratio))
+    torch.testing.assert_close(
+        ckpt["model_state"]["decoder.prior.linear.bias"], kept["decoder.prior.linear.bias"]
+    )
+    seen = int((counts > 0).sum())
+    assert (
+        f"for the {int(rare.sum())} of {seen} label combinations with fewer than {below}"
+        in (ckpt["training"]["calibration"])
+    )
 
 
 def test_refit_retrains_the_kept_epoch_count_on_every_training_row(

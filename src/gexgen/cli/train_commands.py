@@ -286,6 +286,13 @@ def train(
             "spread (default recipe 1.5, paper 1)."
         ),
     ] = None,
+    latent_temperature_below: Annotated[
+        int | None,
+        typer.Option(
+            help="Apply --latent-temperature only to label combinations with fewer than this "
+            "many training profiles, 1 to the rest; 0 = every combination (default recipe 25)."
+        ),
+    ] = None,
     observation_noise: Annotated[
         str | None,
         typer.Option(

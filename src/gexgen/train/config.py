@@ -57,6 +57,7 @@ PAPER_SETTINGS: dict[str, Any] = {
     "balance": 0.0,
     "observation_noise": "none",
     "latent_temperature": 1.0,
+    "latent_temperature_below": 0,
     "refit": False,
 }
 DEFAULT_RECIPE = "default"
@@ -78,9 +79,11 @@ RECIPES: dict[str, dict[str, Any]] = {
     # the real within-condition spread, and the epoch chosen on the validation part by
     # fidelity + memorization (train/selection.py), batches drawn so that every label
     # combination comes up equally often (rare tissues are learned before the common
-    # ones are memorized), latents drawn at 1.5x the prior's spread so the decoder,
-    # not independent noise, carries more of that spread (classifiers trained on the
-    # synthetic profiles then learn the real within-tissue variety), and the chosen epoch
+    # ones are memorized), latents of the rare label combinations (< 25 training
+    # profiles) drawn at 1.5x the prior's spread so the decoder, not independent noise,
+    # carries more of their spread (classifiers trained on the synthetic profiles then
+    # learn the real variety of rare tissues; widening the common ones only reaches
+    # towards their memorized patients), and the chosen epoch
     # count retrained on every training row (the validation rows hold a tenth of the
     # rare tissues' few patients). Exploration: README.
     "default": {
@@ -96,6 +99,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "balance": 1.0,
         "observation_noise": "calibrated",
         "latent_temperature": 1.5,
+        "latent_temperature_below": 25,
         "refit": True,
     },
 }
@@ -180,6 +184,10 @@ class TrainConfig(DictConfig):
     # prior as trained); above 1 the decoder carries more of the spread, the calibrated
     # noise less. The kept weights' prior is scaled when they are saved.
     latent_temperature: float = 1.0
+    # > 0: latent_temperature only for label combinations with fewer than this many
+    # training profiles (the decoder learned their spread from a handful), 1 for the rest;
+    # 0: every combination
+    latent_temperature_below: int = 0
     # once the epoch is chosen on the validation rows, train the model afresh (same seed,
     # same lr schedule) on fitted + validation rows for that many epochs and ship those
     # weights (not under DP: a second training would spend the privacy budget twice)
@@ -250,6 +258,11 @@ class TrainConfig(DictConfig):
             problems.append(
                 "latent_temperature other than 1 needs conditional_prior (--conditional-prior): "
                 "it scales the learned prior"
+            )
+        if not _is_whole(self.latent_temperature_below) or self.latent_temperature_below < 0:
+            problems.append(
+                "latent_temperature_below must be a whole number >= 0 (0 = every label "
+                f"combination), got {self.latent_temperature_below}"
             )
         if self.refit and self.keep == "last":
             problems.append(

@@ -26,6 +26,7 @@ __all__ = [
     "one_hot_conditions",
     "cvae_loss",
     "temper_prior",
+    "combination_temperatures",
 ]
 
 
@@ -145,9 +146,10 @@ class ConditionalPrior(nn.Module):
 
 
 @torch.no_grad()
-def temper_prior(prior: ConditionalPrior, temperature: float) -> None:
-    """Scale the prior's standard deviation by ``temperature``, in place, for every
-    label combination (its log variance gains ``2 log temperature``).
+def temper_prior(prior: ConditionalPrior, temperature: float | Sequence[float]) -> None:
+    """Scale the prior's standard deviation by ``temperature``, in place: one number for
+    every label combination (its log variance gains ``2 log temperature``), or one per
+    label combination in joint order (``combination_temperatures``).
 
     Examples
     --------
@@ -155,10 +157,44 @@ def temper_prior(prior: ConditionalPrior, temperature: float) -> None:
     >>> temper_prior(p, 2.0)
     >>> torch.exp(0.5 * p(torch.tensor([[0.0, 1.0]]))[1]).round(decimals=4).tolist()
     [[2.0, 2.0, 2.0]]
+    >>> temper_prior(p, [1.0, 0.5])  # the second combination back to 1
+    >>> torch.exp(0.5 * p(torch.eye(2))[1]).round(decimals=4).tolist()
+    [[2.0, 2.0, 2.0], [1.0, 1.0, 1.0]]
     """
-    if not (temperature > 0 and math.isfinite(temperature)):
+    values = torch.as_tensor(temperature, dtype=torch.float64)
+    n_comb = prior.linear.in_features
+    if values.dim() > 1 or (values.dim() == 1 and len(values) != n_comb):
+        raise GexgenError(
+            f"per-combination latent temperatures need one value per label combination "
+            f"({n_comb}), got shape {list(values.shape)}"
+        )
+    if not bool(((values > 0) & torch.isfinite(values)).all()):
         raise GexgenError(f"the latent temperature must be > 0 and finite, got {temperature}")
-    prior.linear.bias[prior.linear.out_features // 2 :] += 2.0 * math.log(temperature)
+    half = prior.linear.out_features // 2
+    if values.dim() == 0:
+        prior.linear.bias[half:] += 2.0 * math.log(float(values))
+    else:  # the joint one-hot picks one weight column per combination
+        prior.linear.weight[half:, :] += (2.0 * torch.log(values)).to(prior.linear.weight)
+
+
+def combination_temperatures(
+    counts: Sequence[int], temperature: float, below: int
+) -> float | list[float]:
+    """The latent temperature of each label combination: ``temperature`` for those with
+    at least one and fewer than ``below`` training profiles, 1 for the rest (a
+    combination without training profiles keeps the untrained prior); ``below=0`` gives
+    ``temperature`` to every combination (one number).
+
+    Examples
+    --------
+    >>> combination_temperatures([8, 40, 0], 1.5, 25)
+    [1.5, 1.0, 1.0]
+    >>> combination_temperatures([8, 40], 1.5, 0)
+    1.5
+    """
+    if below == 0:
+        return float(temperature)
+    return [float(temperature) if 0 < int(n) < below else 1.0 for n in counts]
 
 
 class Decoder(nn.Module):

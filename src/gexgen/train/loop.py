@@ -34,7 +34,7 @@ from gexgen.train.checkpoint import (
     save_dict,
 )
 from gexgen.train.config import TrainConfig, resolve_device
-from gexgen.train.cvae import CVAE, cvae_loss, temper_prior
+from gexgen.train.cvae import CVAE, combination_temperatures, cvae_loss, temper_prior
 from gexgen.train.data import TrainingData, prepare_training_data
 from gexgen.train.run_dir import (
     HISTORY_NAME,
@@ -225,7 +225,7 @@ class _Trainer(EarlyStopping):
         self.group_size = torch.from_numpy(counts)
         self.row_weight = balance_weights(self.combo_fit, config.balance)
         self.selector = (
-            MemorizationProbe(data, config.seed, temperature=config.latent_temperature)
+            MemorizationProbe(data, config.seed, temperature=self._temperatures())
             if config.keep == "balanced"
             else None
         )
@@ -504,7 +504,7 @@ class _Trainer(EarlyStopping):
         model.load_state_dict(weights)
         calibrated = dict(weights)
         if cfg.latent_temperature != 1.0:  # config validation: a conditional prior
-            temper_prior(model.decoder.prior, cfg.latent_temperature)
+            temper_prior(model.decoder.prior, self._temperatures())
             calibrated.update(model.decoder.prior.state_dict(prefix="decoder.prior."))
         if cfg.observation_noise == "calibrated":
             # under DP the centre is one global offset (an all-rows mean, like the
@@ -530,8 +530,28 @@ class _Trainer(EarlyStopping):
             rows = "fitted rows" if cfg.dp_epsilon is not None else "fitted + validation rows"
             parts.append(f"{CALIBRATION}; fitted on the training split's {rows}")
         if cfg.latent_temperature != 1.0:
-            parts.append(f"latents drawn at {cfg.latent_temperature:g}x the prior's sd")
+            which = ""
+            if cfg.latent_temperature_below:
+                temperatures = np.asarray(self._temperatures())
+                n_wide = int((temperatures != 1.0).sum())
+                n_seen = len(self.data.combinations)
+                which = (
+                    f" for the {n_wide} of {n_seen} label combinations with fewer than "
+                    f"{cfg.latent_temperature_below} training profiles (1x for the rest)"
+                )
+            parts.append(f"latents drawn at {cfg.latent_temperature:g}x the prior's sd{which}")
         return "; ".join(parts) or None
+
+    def _temperatures(self) -> float | list[float]:
+        """The generator's latent temperature, one or one per label combination (counted
+        on the training split's rows, fitted and validation: what the refit trains on)."""
+        cfg = self.config
+        codes = np.concatenate([self.data.codes_fit, self.data.codes_val])
+        n_comb = int(np.prod(self.data.label_sizes))
+        counts = np.bincount(combination_index(codes, self.data.label_sizes), minlength=n_comb)
+        return combination_temperatures(
+            counts.tolist(), cfg.latent_temperature, cfg.latent_temperature_below
+        )
 
     def _checkpoint(self) -> dict[str, Any]:
         cfg = self.config

@@ -9,7 +9,7 @@ never the test split) can tell:
   the validation rows through the posterior mean (standardized units);
 - **memorization** ``val_mia_auc``: a distance-based membership-inference attack
   run by the trainer itself. A fixed set of profiles is generated (prior
-  latents at the generator's latent temperature, the training label mix, the
+  latents at the generator's latent temperatures, the training label mix, the
   generator's observation noise); each
   fitted row and each validation row is scored by minus its distance to the
   nearest generated profile; the AUC of fitted against validation rows is 0.5
@@ -71,11 +71,16 @@ class MemorizationProbe:
     """Scores weights on the validation part; holds its fixed random draws (seeded)."""
 
     def __init__(
-        self, data: Any, seed: int, n_profiles: int = N_PROBE_PROFILES, temperature: float = 1.0
+        self,
+        data: Any,
+        seed: int,
+        n_profiles: int = N_PROBE_PROFILES,
+        temperature: float | list[float] = 1.0,
     ) -> None:
         self.data = data
         self.seed = seed
-        self.temperature = temperature  # the latent temperature the generator will use
+        # the latent temperature the generator will use (one, or one per label combination)
+        self.temperature = temperature
         gen = torch.Generator().manual_seed(seed + 4)
         n_fit = len(data.x_fit)
         rows = torch.randint(n_fit, (n_profiles,), generator=gen)  # the training label mix
@@ -93,7 +98,7 @@ class MemorizationProbe:
         model.eval()
         device = next(model.parameters()).device
         prior = model.decoder.prior
-        tempered = prior is not None and self.temperature != 1.0
+        tempered = prior is not None and np.any(np.asarray(self.temperature) != 1.0)
         trained_prior = state_copy(prior) if tempered else None
         try:
             decoder = model.decoder
