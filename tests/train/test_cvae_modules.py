@@ -137,13 +137,18 @@ def test_conditional_prior_starts_standard_and_maps_noise():
     assert torch.allclose(dec(z, c), dec.decode(shift + scale * z, c), atol=1e-6)
 
 
-def test_temper_prior_scales_the_sd_of_every_combination():
+def _random_prior_decoder() -> tuple[Decoder, torch.Tensor, torch.Tensor]:
+    """A decoder whose conditional prior has random weights, four label codes, their one-hot."""
     dec = Decoder(3, sum(SIZES), (8,), 10, batch_norm=False, label_sizes=SIZES).eval()
     with torch.no_grad():
         dec.prior.linear.weight.normal_()
         dec.prior.linear.bias.normal_()
     codes = torch.tensor([[0, 0], [4, 1], [2, 1], [1, 0]])
-    c = one_hot_conditions(codes, SIZES)
+    return dec, codes, one_hot_conditions(codes, SIZES)
+
+
+def test_temper_prior_scales_the_sd_of_every_combination():
+    dec, _, c = _random_prior_decoder()
     z = torch.randn(4, 3)
     with torch.no_grad():
         mu, logvar = dec.prior(c)
@@ -159,12 +164,7 @@ def test_temper_prior_scales_the_sd_of_every_combination():
 
 
 def test_temper_prior_per_combination_scales_each_combination_alone():
-    dec = Decoder(3, sum(SIZES), (8,), 10, batch_norm=False, label_sizes=SIZES).eval()
-    with torch.no_grad():
-        dec.prior.linear.weight.normal_()
-        dec.prior.linear.bias.normal_()
-    codes = torch.tensor([[0, 0], [4, 1], [2, 1], [1, 0]])
-    c = one_hot_conditions(codes, SIZES)
+    dec, codes, c = _random_prior_decoder()
     combo = codes[:, 0] * SIZES[1] + codes[:, 1]  # joint order: the first label varies slowest
     temperatures = torch.linspace(0.5, 2.0, SIZES[0] * SIZES[1])
     with torch.no_grad():
