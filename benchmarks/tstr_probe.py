@@ -56,12 +56,10 @@ def recalibrated(run: Path, data, work: Path, name: str, **options) -> Path:
     x = np.concatenate([data.x_fit, data.x_val])
     codes = np.concatenate([data.codes_fit, data.codes_val])
     if temperature is not None:  # the saved prior is already at the run's temperature(s)
-        counts = np.bincount(
-            combination_index(codes, data.label_sizes),
-            minlength=model.decoder.prior.linear.in_features,
-        )
         shipped = combination_temperatures(
-            counts.tolist(), config.latent_temperature, config.latent_temperature_below
+            data.combination_counts().tolist(),
+            config.latent_temperature,
+            config.latent_temperature_below,
         )
         temper_prior(model.decoder.prior, temperature / np.asarray(shipped))
         state.update(model.decoder.prior.state_dict(prefix="decoder.prior."))

@@ -17,6 +17,7 @@ import pandas as pd
 from gexgen.data.cohort import SPLIT_COLUMN, cohort_split, is_log_scaled, read_cohort
 from gexgen.data.preprocess import LogStandardScaler
 from gexgen.errors import GexgenError
+from gexgen.train.calibrate import combination_index
 from gexgen.train.config import TrainConfig
 
 __all__ = ["TrainingData", "prepare_training_data", "validation_mask", "cohort_sha256"]
@@ -46,6 +47,13 @@ class TrainingData:
     @property
     def label_sizes(self) -> list[int]:
         return [len(label["values"]) for label in self.labels]
+
+    def combination_counts(self) -> np.ndarray:
+        """Training rows (fitted + validation) of each label combination, in the joint
+        order of ``combination_index`` (0 for a combination the split lacks)."""
+        codes = np.concatenate([self.codes_fit, self.codes_val])
+        n_comb = int(np.prod(self.label_sizes))
+        return np.bincount(combination_index(codes, self.label_sizes), minlength=n_comb)
 
 
 def prepare_training_data(cohort_path: str | os.PathLike[str], config: TrainConfig) -> TrainingData:

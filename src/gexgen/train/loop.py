@@ -546,11 +546,10 @@ class _Trainer(EarlyStopping):
         """The generator's latent temperature, one or one per label combination (counted
         on the training split's rows, fitted and validation: what the refit trains on)."""
         cfg = self.config
-        codes = np.concatenate([self.data.codes_fit, self.data.codes_val])
-        n_comb = int(np.prod(self.data.label_sizes))
-        counts = np.bincount(combination_index(codes, self.data.label_sizes), minlength=n_comb)
         return combination_temperatures(
-            counts.tolist(), cfg.latent_temperature, cfg.latent_temperature_below
+            self.data.combination_counts().tolist(),
+            cfg.latent_temperature,
+            cfg.latent_temperature_below,
         )
 
     def _checkpoint(self) -> dict[str, Any]:
