@@ -17,6 +17,7 @@ gone and they are a minute old).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -129,13 +130,47 @@ def _check_still_ours(tmp: Path, final: Path) -> None:
         )
 
 
+def _claim(tmp: Path, final: Path) -> None:
+    """Link ``tmp`` to ``final`` only if ``final`` does not exist (atomic), then drop ``tmp``.
+
+    The existence test and the rename are one step (``link`` fails with EEXIST),
+    so of two writers racing for the same new name one wins and the other is
+    refused: nothing is silently replaced.
+    """
+    try:
+        os.link(tmp, final)
+    except FileExistsError:
+        raise GexgenError(
+            f"{str(final)!r} appeared while it was being written (another process wrote it); "
+            "it was left as is: pass --overwrite to replace it, or choose another name"
+        ) from None
+    except OSError as exc:  # a file system without hard links: exclusive create, then rename
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+            raise
+        try:
+            os.close(os.open(final, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, _MODE))
+        except FileExistsError:
+            raise GexgenError(
+                f"{str(final)!r} appeared while it was being written (another process wrote "
+                "it); it was left as is: pass --overwrite to replace it, or choose another name"
+            ) from None
+        os.replace(tmp, final)
+        return
+    with contextlib.suppress(OSError):
+        tmp.unlink()
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str], *, exclusive: bool = False) -> Iterator[Path]:
     """Yield a new, empty temporary file beside ``path``; rename it to ``path`` on success.
 
     On any exception the temporary file is removed and ``path`` is left as it
     was, so a reader never sees a half-written output. Writers may reopen and
     truncate the yielded path (its suffix is that of ``path``).
+
+    ``exclusive``: the rename only creates ``path``; if another process created
+    it in the meantime, a :class:`GexgenError` is raised and that file is kept
+    (what ``overwrite=False`` means, checked at the rename and not only before).
 
     Examples
     --------
@@ -157,7 +192,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.close(fd)
         yield tmp
         _check_still_ours(tmp, final)
-        os.replace(tmp, final)
+        if exclusive:
+            _claim(tmp, final)
+        else:
+            os.replace(tmp, final)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()  # a planted symlink at our name: only the link goes

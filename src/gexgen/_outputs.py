@@ -15,7 +15,13 @@ from pathlib import Path
 
 from gexgen.errors import GexgenError
 
-__all__ = ["check_output_file", "check_output_folder", "check_writable_folder"]
+__all__ = [
+    "check_output_file",
+    "check_output_folder",
+    "check_writable_folder",
+    "refuse_input_as_output",
+    "refuse_linked_folder",
+]
 
 
 def check_writable_folder(folder: str | os.PathLike[str], option: str = "--out") -> None:
@@ -99,3 +105,50 @@ def check_output_folder(
         )
     check_writable_folder(folder, option)
     return folder
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def refuse_input_as_output(
+    output: str | os.PathLike[str] | None,
+    inputs: Iterable[str | os.PathLike[str] | None],
+    *,
+    option: str = "--out",
+) -> None:
+    """Refuse an ``output`` that is one of the ``inputs`` (same file, through any link).
+
+    Examples
+    --------
+    >>> refuse_input_as_output("cohort.h5ad", ["cohort.h5ad"], option="--junit")  # doctest: +SKIP
+    Traceback (most recent call last):
+    GexgenError: --junit 'cohort.h5ad' is an input of this command; ...
+    """
+    if output is None or str(output) == "-":
+        return
+    out = Path(output)
+    for given in inputs:
+        if given is None or str(given) == "-":
+            continue
+        src = Path(given)
+        if _same(out, src):
+            raise GexgenError(
+                f"{option} {str(out)!r} is an input of this command ({str(src)!r}); writing "
+                "there would destroy it: choose another output name"
+            )
+
+
+def refuse_linked_folder(folder: str | os.PathLike[str], option: str = "--out") -> None:
+    """Refuse a ``folder`` that is a symlink (or not a folder): its files would land elsewhere."""
+    path = Path(folder)
+    if path.is_symlink():
+        raise GexgenError(
+            f"{option}: {str(path)!r} is a symbolic link; gexgen writes only into folders it "
+            "owns and never follows links there: remove the link or choose another folder"
+        )
+    if path.exists() and not path.is_dir():
+        raise GexgenError(f"{option}: {str(path)!r} is a file, not a folder; remove it")

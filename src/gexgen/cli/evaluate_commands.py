@@ -249,6 +249,10 @@ def check(
         Path | None,
         typer.Option(metavar="FILE", help="Also write the result as JUnit XML to FILE."),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(help="Fail (exit 2) when --real is not the generator's training cohort."),
+    ] = False,
 ) -> None:
     """Gate a generator in CI: exit 0 when every threshold holds, 1 when one fails, 2 on error.
 
@@ -279,9 +283,13 @@ def check(
         "min_augmentation_gain": min_augmentation_gain,
     }
     start = time.perf_counter()
-    try:
-        from gexgen.metrics.check import check_generator
+    from gexgen.metrics.check import check_generator, refuse_junit_over_inputs
 
+    try:  # before anything runs, and never writing the refused path
+        refuse_junit_over_inputs(junit, generator, real)
+    except GexgenError as exc:
+        _check_error(exc, json_output, None, 0.0)
+    try:
         result = check_generator(
             generator,
             real,
@@ -289,6 +297,7 @@ def check(
             seed=seed,
             n_synthetic=n_synthetic,
             space=space,
+            strict=strict,
             **{k: v for k, v in thresholds.items() if v is not None},
         )
     except (GexgenError, ValueError, OSError) as exc:
@@ -296,7 +305,12 @@ def check(
     if junit is not None:
         from gexgen.metrics.check import write_junit
 
-        write_junit(junit, result, seconds=time.perf_counter() - start)
+        try:
+            write_junit(junit, result, seconds=time.perf_counter() - start)
+        except (GexgenError, OSError) as exc:  # the check ran; its report could not be written
+            _check_error(exc, json_output, None, time.perf_counter() - start)
+    for warning in result.warnings:
+        typer.echo(f"Warning: {warning}", err=True)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:

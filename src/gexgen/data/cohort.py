@@ -65,6 +65,9 @@ def read_cohort(path: str | os.PathLike[str], require: Sequence[str] = ()) -> An
         raise GexgenError(f"cannot read {str(path)!r} as an .h5ad cohort: {exc}") from exc
     if adata.n_obs == 0 or adata.n_vars == 0:
         raise GexgenError(f"cohort {str(path)!r} is empty ({adata.n_obs} x {adata.n_vars})")
+    from gexgen._names import refuse_duplicate_names
+
+    refuse_duplicate_names(adata.var_names, f"cohort {str(path)!r}", "gene")
     missing = [c for c in require if c not in adata.obs.columns]
     if missing:
         raise GexgenError(

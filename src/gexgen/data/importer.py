@@ -58,11 +58,15 @@ def _check_unique(names: Sequence[Any], what: str, path: Path) -> None:
         )
 
 
-def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_table(
+    path: str | os.PathLike[str], text_columns: Sequence[str] | None = ()
+) -> pd.DataFrame:
     """A samples x columns table (index = sample id) from CSV / TSV / parquet.
 
     The first column of a text file is the sample id; a parquet file's stored
-    index is used when it has one, else its first column.
+    index is used when it has one, else its first column. Sample ids and the
+    ``text_columns`` of a text file (all columns for None) are kept as the
+    strings written (``01`` stays ``01``, not the number 1).
     """
     path = Path(path)
     if not path.is_file():
@@ -80,8 +84,11 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
             if not header or header == [""]:
                 raise GexgenError(f"{path.name} is empty; expected a header row and samples")
             _check_unique(header[1:], "column names", path)
-            frame = pd.read_csv(path, sep=sep, index_col=0, encoding="utf-8-sig")
+            keep = header[1:] if text_columns is None else [c for c in text_columns if c in header]
+            dtype = {i: str for i, c in enumerate(header) if i == 0 or c in set(keep)}
+            frame = pd.read_csv(path, sep=sep, index_col=0, encoding="utf-8-sig", dtype=dtype)
             frame.columns = header[1 : len(frame.columns) + 1]
+            _refuse_numeric_ids(frame.index, header[0], path)
     except GexgenError:
         raise
     except pd.errors.EmptyDataError as exc:
@@ -109,6 +116,18 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     _check_unique(frame.index, "sample ids", path)
     frame.columns = [str(c) for c in frame.columns]
     return frame
+
+
+def _refuse_numeric_ids(ids: pd.Index, name: str, path: Path) -> None:
+    """The first column is the sample id: refuse one holding fractional numbers (a gene)."""
+    values = pd.to_numeric(pd.Series(ids, dtype=object), errors="coerce")
+    if len(values) and values.notna().all() and (values % 1 != 0).any():
+        example = next(v for v in ids if "." in str(v) or "e" in str(v).lower())
+        raise GexgenError(
+            f"{path.name}: the first column ({name!r}) is read as the sample ids, but it holds "
+            f"fractional numbers such as {example!r} (a gene column?); put the sample ids "
+            "first"
+        )
 
 
 def _read_h5ad(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -202,10 +221,10 @@ def import_matrix(
     if _format(path) == ".h5ad":
         genes, extra = _read_h5ad(path)
     else:
-        genes, extra = read_table(path), pd.DataFrame()
+        genes, extra = read_table(path, text_columns=labels), pd.DataFrame()
     labels = list(labels)
     if labels_file is not None:
-        table = read_table(labels_file)
+        table = read_table(labels_file, text_columns=None)
         labels = labels or list(table.columns)
         lacking = genes.index.difference(table.index)
         if len(lacking):
@@ -231,6 +250,9 @@ def import_matrix(
                 f"label column {col!r} not found in {where}; available columns: "
                 f"{[*extra.columns, *genes.columns][:8]}"
             )
+    from gexgen._names import refuse_duplicate_names
+
+    refuse_duplicate_names(genes.columns, path.name, "gene")
     x = _numeric_genes(genes, path)
     var = pd.DataFrame(
         {"symbol": list(genes.columns), "entrez_id": pd.array([None] * genes.shape[1], "Int64")},

@@ -131,6 +131,8 @@ def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
         )
     try:
         manifest = json.loads(path.read_text())
+    except RecursionError:
+        raise GexgenError(f"{str(path)!r} is nested too deeply; not a gexgen manifest") from None
     except (OSError, ValueError) as exc:
         raise GexgenError(f"cannot read {str(path)!r}: {exc}") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != DATASET_FORMAT_NAME:
@@ -139,25 +141,33 @@ def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
             f"{manifest.get('format') if isinstance(manifest, dict) else None!r}, "
             f"expected {DATASET_FORMAT_NAME!r})"
         )
-    if int(manifest.get("format_version", 0)) > DATASET_FORMAT_VERSION:
+    from gexgen.distributed._manifest_check import _int, check_json_depth, check_manifest
+
+    check_json_depth(manifest, repr(str(path)))
+    if _int(manifest, "format_version", repr(str(path)), 0, 2**31) > DATASET_FORMAT_VERSION:
         raise GexgenError(
             f"{str(path)!r} has format version {manifest['format_version']}; this gexgen "
             f"reads up to {DATASET_FORMAT_VERSION}: upgrade gexgen"
         )
-    return manifest
+    return check_manifest(manifest, repr(str(path)))
 
 
 def partition_is_complete(folder: Path, entry: dict[str, Any]) -> bool:
-    """The manifest says complete, and the file is there with its recorded size and rows."""
+    """The manifest says complete, and the file is there with its recorded size and rows,
+    and its own metadata records the entry's index and start."""
     if not entry.get("complete"):
         return False
-    path = folder / entry["file"]
+    path = folder / partition_file(int(entry["index"]))  # never a name the manifest chose
     try:
         if path.stat().st_size != int(entry["bytes"]):
             return False
         import pyarrow.parquet as pq
 
-        return int(pq.ParquetFile(path).metadata.num_rows) == int(entry["rows"])
+        from gexgen.distributed._manifest_check import check_partition_file
+
+        if int(pq.ParquetFile(path).metadata.num_rows) != int(entry["rows"]):
+            return False
+        return check_partition_file(path, entry, None) is None
     except (OSError, KeyError, TypeError, ValueError):
         return False
     except Exception:  # pyarrow raises its own errors on a damaged footer

@@ -60,6 +60,15 @@ class PartitionedTable(ProfileTable):
             )
         first = open_profiles(self.files[0])
         self.genes = list(first.genes)
+        from gexgen.distributed._manifest_check import check_partition_file
+
+        for path, entry in zip(self.files, entries, strict=True):
+            wrong = check_partition_file(path, entry, self.genes)
+            if wrong:
+                raise GexgenError(
+                    f"{str(folder)!r}: {wrong}; the dataset is not as its manifest says: "
+                    "regenerate it with `gexgen generate ... --overwrite`"
+                )
         self.space = first.space
         self.metadata = dict(first.metadata)
         self.metadata["n"] = self.n

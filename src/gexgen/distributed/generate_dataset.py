@@ -155,6 +155,8 @@ def _generate(
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise GexgenError(f"n must be a positive integer, got {n!r}")
     n, seed = int(n), check_seed(seed)
+    if workers is not None and (isinstance(workers, bool) or int(workers) < 1):
+        raise GexgenError(f"workers must be a positive integer, got {workers!r}")  # before writing
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
         raise GexgenError(f"{str(folder)!r} is a file; a partitioned dataset needs a folder")

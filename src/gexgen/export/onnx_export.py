@@ -90,7 +90,7 @@ def export_generator(
     True
     """
     _check_args(out_path, opset, tolerance)
-    check_output_file(out_path, overwrite)
+    check_output_file(out_path, overwrite, sidecars=[metadata_sidecar(out_path)])
     if precision not in PRECISIONS:
         raise GexgenError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
     if cohort is not None and precision != "int8":
@@ -137,7 +137,7 @@ def export_graph(
 ) -> ExportReport:
     """Export a :class:`GeneratorGraph` with its metadata; the generic path of every model."""
     _check_args(out_path, opset, tolerance)
-    check_output_file(out_path, overwrite)
+    check_output_file(out_path, overwrite, sidecars=[metadata_sidecar(out_path)])
     labels = [label["name"] for label in metadata["labels"]]
     input_names = [LATENT_INPUT, *(label_input_name(name) for name in labels)]
     if graph.noise_input:
@@ -175,7 +175,7 @@ def export_graph(
         raise GexgenError(f"the exported graph fails onnx.checker: {exc}") from exc
 
     out_path = Path(out_path)
-    with atomic_path(out_path) as tmp:
+    with atomic_path(out_path, exclusive=not overwrite) as tmp:
         onnx.save_model(model, tmp)
         max_abs, max_rel = _parity(graph, tmp, metadata, input_names)
         if not (max_abs <= tolerance and max_rel <= tolerance):
@@ -183,7 +183,7 @@ def export_graph(
                 f"onnxruntime differs from torch by {max_abs:.3g} (log2) / {max_rel:.3g} "
                 f"(relative, expression), above the tolerance {tolerance:g}; nothing written"
             )
-    with atomic_path(metadata_sidecar(out_path)) as tmp:
+    with atomic_path(metadata_sidecar(out_path), exclusive=not overwrite) as tmp:
         tmp.write_text(sidecar_text(metadata))
     return ExportReport(out_path, max_abs, max_rel, exporter, opset, note)
 

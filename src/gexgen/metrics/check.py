@@ -30,7 +30,7 @@ from gexgen.errors import GexgenError
 from gexgen.metrics.evaluation import ALL_METRICS, EvaluateConfig, compute_metrics
 
 __all__ = ["Gate", "GATES", "DEFAULT_CHECK_SYNTHETIC", "ThresholdCheck", "CheckResult"]
-__all__ += ["check_generator", "junit_xml", "write_junit"]
+__all__ += ["check_generator", "junit_xml", "write_junit", "refuse_junit_over_inputs"]
 
 DEFAULT_CHECK_SYNTHETIC = 20_000  # see the module docstring for the measurement
 
@@ -131,6 +131,7 @@ class ThresholdCheck:
 class CheckResult:
     checks: list[ThresholdCheck]
     metrics: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # e.g. not the training cohort
 
     @property
     def passed(self) -> bool:
@@ -141,6 +142,7 @@ class CheckResult:
             "passed": self.passed,
             "checks": [asdict(c) for c in self.checks],
             "metrics": self.metrics,
+            "warnings": self.warnings,
         }
 
 
@@ -192,9 +194,14 @@ def check_generator(
     seed: int = 0,
     n_synthetic: int | None = DEFAULT_CHECK_SYNTHETIC,
     space: str | None = None,
+    strict: bool = False,
     **thresholds: float | None,
 ) -> CheckResult:
     """Sample ``model`` matched to ``real`` and test the thresholds.
+
+    A cohort ``real`` whose content hash differs from the generator's training
+    cohort gives a warning (an error with ``strict``; see
+    :mod:`gexgen.metrics.training_data_check`).
 
     Parameters
     ----------
@@ -222,7 +229,10 @@ def check_generator(
     >>> result = check_generator("generator.onnx", "cohort.h5ad", max_mia_auc=0.6)  # doctest: +SKIP
     >>> result.passed, [c.line() for c in result.checks]  # doctest: +SKIP
     """
+    from gexgen.metrics.training_data_check import check_training_data
+
     chosen = _thresholds(min_gamma, thresholds)
+    warnings = check_training_data(model, real, strict)
     needed = {GATES[k].metric for k in chosen}
     config = EvaluateConfig(
         seed=seed,
@@ -254,7 +264,7 @@ def check_generator(
             summary[f"{gate.name}_reference"] = ref
     if "gamma" in needed:
         summary["gamma_ceiling"] = _lookup(m, ("gamma_ceiling", "gamma"))
-    return CheckResult(checks, summary)
+    return CheckResult(checks, summary, warnings)
 
 
 def junit_xml(result: CheckResult | None, error: str | None = None, seconds: float = 0.0) -> str:
@@ -305,3 +315,12 @@ def write_junit(
 
     with atomic_path(path) as tmp:
         tmp.write_text(junit_xml(result, error, seconds), encoding="utf-8")
+
+
+def refuse_junit_over_inputs(junit: Any, generator: Any, real: Any) -> None:
+    """Refuse a ``--junit`` path that is the generator, its sidecar or the real cohort."""
+    from gexgen._outputs import refuse_input_as_output
+    from gexgen.generator_format import metadata_sidecar
+
+    side = metadata_sidecar(generator) if isinstance(generator, (str, os.PathLike)) else None
+    refuse_input_as_output(junit, [generator, side, real], option="--junit")

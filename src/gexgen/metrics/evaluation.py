@@ -45,7 +45,7 @@ import pandas as pd
 from gexgen import __version__
 from gexgen._atomic import atomic_path
 from gexgen._json import json_default
-from gexgen._outputs import check_output_folder
+from gexgen._outputs import check_output_folder, refuse_linked_folder
 from gexgen.errors import GexgenError
 from gexgen.metrics._sections import (
     RealTrain,
@@ -628,7 +628,8 @@ def evaluate(
     >>> m = evaluate("cohort.h5ad", model="generator.onnx", out_dir="report")  # doctest: +SKIP
     >>> m["gamma"]["gamma"], m["gamma_ceiling"]["gamma"]  # doctest: +SKIP
     """
-    out = check_output_folder(out_dir, overwrite, names=("metrics.json", "report.html"))
+    out = check_output_folder(out_dir, overwrite, names=("metrics.json", "report.html", "figures"))
+    refuse_linked_folder(out / "figures", "--out")
     evaluation = compute_metrics(
         real, synthetic, model, config, progress=progress, scan_synthetic=scan_synthetic
     )

@@ -360,8 +360,15 @@ def write_report(
     evaluation: Evaluation, path: str | os.PathLike[str], config: EvaluateConfig
 ) -> None:
     """Render and write the report atomically; figures also go to ``figures/*.png`` beside it."""
+    from gexgen._outputs import refuse_linked_folder
+
     text, pngs = render_report(evaluation, config)
     folder = Path(path).parent / "figures"
+    refuse_linked_folder(folder)  # again at the write: a link planted meanwhile is not followed
+    folder.mkdir(exist_ok=True)
+    for stale in folder.glob("*.png"):  # the folder is the report's: no figure of an older run
+        if stale.is_file() and not stale.is_symlink() and stale.name not in pngs:
+            stale.unlink(missing_ok=True)
     for name, data in pngs.items():
         with atomic_path(folder / name) as tmp:
             tmp.write_bytes(data)

@@ -127,9 +127,12 @@ def _field(meta: dict[str, Any], key: str, where: str, path: str = "") -> Any:
     return meta[key]
 
 
-def _int(value: Any, field: str, where: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _fail(where, field, f"an integer >= {minimum}", value)
+_MAX_INT = 2**53  # counts, sizes and ids: exact in float64; a 10**400 count is damage
+
+
+def _int(value: Any, field: str, where: str, minimum: int = 0, maximum: int = _MAX_INT) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise _fail(where, field, f"an integer in [{minimum}, {maximum}]", value)
     return value
 
 
@@ -175,7 +178,7 @@ def _genes(meta: dict[str, Any], where: str) -> tuple[tuple[str, ...], Any]:
             raise GexgenError(f"{where}: {len(entrez)} Entrez IDs for {len(genes)} genes")
         for i, e in enumerate(entrez):
             if e is not None:
-                _int(e, f"genes.entrez_ids[{i}]", where)
+                _int(e, f"genes.entrez_ids[{i}]", where, maximum=2**31 - 1)  # h5ad: int64 safe
     return genes, entrez
 
 
@@ -205,6 +208,18 @@ def _labels(meta: dict[str, Any], where: str) -> list[LabelInfo]:
     return labels
 
 
+def _training_fields(training: dict[str, Any], where: str) -> None:
+    """The ``training`` fields gexgen reads: typed, in range (``info`` and ``check`` use them)."""
+    for key in ("n_train", "epochs"):
+        if training.get(key) is not None:
+            _int(training[key], f"training.{key}", where)
+    if training.get("data_sha256") is not None and not isinstance(training["data_sha256"], str):
+        raise _fail(where, "training.data_sha256", "a string", training["data_sha256"])
+    loss = training.get("val_loss")
+    if loss is not None and (isinstance(loss, bool) or not isinstance(loss, int | float)):
+        raise _fail(where, "training.val_loss", "a number", loss)
+
+
 def parse_generator_metadata(raw: str | None, where: str) -> GeneratorInfo:
     """Check the JSON stored under ``metadata_props["gexgen"]`` against its schema and parse it.
 
@@ -225,8 +240,13 @@ def parse_generator_metadata(raw: str | None, where: str) -> GeneratorInfo:
         )
     try:
         meta = json.loads(raw)
+    except RecursionError:
+        raise GexgenError(f"{where}: the gexgen metadata is nested too deeply") from None
     except ValueError as exc:
         raise GexgenError(f"{where}: the gexgen metadata is not valid JSON ({exc})") from exc
+    from gexgen._json_bounds import check_json_depth
+
+    check_json_depth(meta, f"{where}: the gexgen metadata")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise GexgenError(
@@ -267,6 +287,7 @@ def parse_generator_metadata(raw: str | None, where: str) -> GeneratorInfo:
     for key in ("training", "scaler", "model_config"):
         if meta.get(key) is not None:
             _dict(meta[key], key, where)
+    _training_fields(meta.get("training") or {}, where)
     return GeneratorInfo(
         metadata=meta,
         genes=genes,

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gexgen._names import refuse_duplicate_names
 from gexgen.errors import GexgenError
 from gexgen.runtime.profile_format import (
     PROFILE_METADATA_KEY,
@@ -134,6 +135,8 @@ def _gexgen_json(raw: bytes | str | None, where: str) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(raw)
+    except RecursionError:
+        raise GexgenError(f"the gexgen metadata in {where} is nested too deeply") from None
     except ValueError as exc:
         raise GexgenError(f"the gexgen metadata in {where} is not valid JSON: {exc}") from exc
     return value if isinstance(value, dict) else {}
@@ -157,7 +160,9 @@ class _NpyTable(ProfileTable):
                 schema_meta.get(PROFILE_METADATA_KEY.encode()), str(self._sidecar)
             )
         n_genes = int(self._matrix.shape[1])
-        self.genes = list(self.metadata.get("genes") or [f"gene_{j}" for j in range(n_genes)])
+        self.genes = refuse_duplicate_names(
+            self.metadata.get("genes") or [f"gene_{j}" for j in range(n_genes)], str(path), "gene"
+        )
         if len(self.genes) != n_genes:
             raise GexgenError(
                 f"{str(path)!r} has {n_genes} columns but its sidecar lists "
@@ -223,8 +228,9 @@ class _ParquetTable(ProfileTable):
         self.metadata = _gexgen_json(
             (schema.metadata or {}).get(PROFILE_METADATA_KEY.encode()), str(path)
         )
+        refuse_duplicate_names(schema.names, str(path))
         floats = [f.name for f in schema if pa.types.is_floating(f.type)]
-        self.genes = list(self.metadata.get("genes") or floats)
+        self.genes = refuse_duplicate_names(self.metadata.get("genes") or floats, str(path), "gene")
         self._label_columns = [f.name for f in schema if f.name not in set(self.genes)]
         self.n = int(self._file.metadata.num_rows)
         self.space = self.metadata.get("space")  # type: ignore[assignment]
@@ -262,7 +268,7 @@ class _H5adTable(ProfileTable):
             if "X" not in file or "obs" not in file or "var" not in file:
                 raise GexgenError(f"{str(path)!r} is not an AnnData file (no X/obs/var)")
             self.n, n_genes = x_shape(file)
-            self.genes = read_var_names(file)
+            self.genes = refuse_duplicate_names(read_var_names(file), str(path), "gene")
             self.metadata = read_uns(file)
         if len(self.genes) != n_genes:
             raise GexgenError(f"{str(path)!r}: var has {len(self.genes)} rows, X {n_genes} cols")
@@ -302,6 +308,14 @@ class _H5adTable(ProfileTable):
         return super().read(rows)
 
 
+def _csv_header(path: Path) -> list[str]:
+    """The header row as written (pandas renames a repeated name to ``name.1``)."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        return next(csv.reader(handle), [])
+
+
 class _CsvTable(ProfileTable):
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -311,7 +325,10 @@ class _CsvTable(ProfileTable):
             self.metadata = _gexgen_json(sidecar.read_text(), str(sidecar))
         header = pd.read_csv(path, nrows=16)
         numeric = [str(c) for c in header.columns if pd.api.types.is_numeric_dtype(header[c])]
-        self.genes = list(self.metadata.get("genes") or numeric)
+        refuse_duplicate_names(_csv_header(path), str(path))
+        self.genes = refuse_duplicate_names(
+            self.metadata.get("genes") or numeric, str(path), "gene"
+        )
         self._label_columns = [str(c) for c in header.columns if str(c) not in set(self.genes)]
         self.n = int(self.metadata["n"]) if "n" in self.metadata else self._count_rows()
         self.space = self.metadata.get("space")  # type: ignore[assignment]

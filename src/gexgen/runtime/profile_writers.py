@@ -385,8 +385,12 @@ def profile_writer(
     entrez_ids: Sequence[int | None] | None = None,
     parquet: ParquetOptions = ParquetOptions(),
     stream_format: str | None = None,
+    overwrite: bool = True,
 ) -> Iterator[ProfileWriter]:
     """Open the writer for ``path``'s extension; files appear only when all n rows are in.
+
+    ``overwrite=False``: the files are only created, never replaced, at the
+    rename itself (a file that appeared meanwhile is kept and an error raised).
 
     ``path`` ``"-"`` streams to stdout in ``stream_format`` (see :func:`stream_writer`).
 
@@ -405,8 +409,11 @@ def profile_writer(
     suffix = profile_suffix(path)
     layout = ProfileLayout.of(n, genes, label_values, metadata)
     with contextlib.ExitStack() as stack:
-        main = stack.enter_context(atomic_path(path))
-        extra = [stack.enter_context(atomic_path(side)) for side in sidecars_of(path)]
+        excl = not overwrite
+        main = stack.enter_context(atomic_path(path, exclusive=excl))
+        extra = [
+            stack.enter_context(atomic_path(side, exclusive=excl)) for side in sidecars_of(path)
+        ]
         if suffix == ".parquet":
             writer: ProfileWriter = ParquetProfileWriter(main, layout, options=parquet)
         elif suffix == ".csv":

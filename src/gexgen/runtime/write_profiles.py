@@ -187,7 +187,7 @@ def write_profiles(
     label_values = {label.name: label.values for label in info.labels}
     with profile_writer(
         STDOUT if to_stdout else out, n, info.genes, label_values, metadata, info.entrez_ids,
-        parquet, stream_format,
+        parquet, stream_format, overwrite=overwrite,
     ) as writer:  # fmt: skip
         bar = _progress(n, "stdout" if to_stdout else out.name, progress)
         # one thread writes chunk k (buffer k % 2) while this one generates chunk k + 1;

@@ -6,7 +6,6 @@ fails with one clear message and leaves the run directory untouched.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gexgen.data.cohort import SPLIT_COLUMN, cohort_split, is_log_scaled, read_cohort
+from gexgen.data.cohort import cohort_split, is_log_scaled, read_cohort
+from gexgen.data.cohort_hash import cohort_sha256
 from gexgen.data.preprocess import LogStandardScaler
 from gexgen.errors import GexgenError
 from gexgen.train.calibrate import combination_index
@@ -178,16 +178,3 @@ def validation_mask(codes: np.ndarray, val_fraction: float, seed: int) -> np.nda
             raise GexgenError("too few training samples to hold out a validation sample")
         mask[rng.choice(largest)] = True
     return mask
-
-
-def cohort_sha256(adata: Any, x: np.ndarray) -> str:
-    """SHA-256 of the cohort's content: X, sample and gene ids, obs labels and split."""
-    h = hashlib.sha256()
-    h.update(np.ascontiguousarray(x, dtype=np.float32).tobytes())
-    h.update("\n".join(map(str, adata.obs_names)).encode())
-    h.update("\n".join(map(str, adata.var_names)).encode())
-    for col in sorted(adata.obs.columns):
-        h.update(col.encode())
-        h.update("\n".join(adata.obs[col].astype(str)).encode())
-    h.update(SPLIT_COLUMN.encode())
-    return h.hexdigest()

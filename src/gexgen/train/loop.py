@@ -43,6 +43,7 @@ from gexgen.train.run_dir import (
     start_run_dir,
     write_history,
 )
+from gexgen.train.run_lock import run_dir_lock
 from gexgen.train.selection import SELECTION_CRITERION, MemorizationProbe
 from gexgen.train.trainer_common import EarlyStopping, epoch_bar, state_copy, torch_threads
 
@@ -98,21 +99,22 @@ def train_cvae(
             "start the DP run again with --overwrite"
         )
     device = resolve_device(config.device)
-    state = _load_resume_state(out_dir, config) if resume else None
-    if not resume:
-        check_new_run_dir(out_dir, overwrite)
-    data = prepare_training_data(cohort_path, config)
-    if state is not None and state.get("data_sha256") != data.data_sha256:
-        raise GexgenError(
-            f"the cohort {str(cohort_path)!r} differs from the one run {str(out_dir)!r} was "
-            "trained on (data sha256 mismatch); resume with the same cohort or start anew"
-        )
+    with run_dir_lock(out_dir):  # one run per folder, from the first check to the end
+        state = _load_resume_state(out_dir, config) if resume else None
+        if not resume:
+            check_new_run_dir(out_dir, overwrite)
+        data = prepare_training_data(cohort_path, config)
+        if state is not None and state.get("data_sha256") != data.data_sha256:
+            raise GexgenError(
+                f"the cohort {str(cohort_path)!r} differs from the one run {str(out_dir)!r} was "
+                "trained on (data sha256 mismatch); resume with the same cohort or start anew"
+            )
 
-    with torch_threads(config.threads):
-        trainer = _Trainer(config, data, device, out_dir, state, progress)
-        # -- nothing was written before this line --
-        start_run_dir(out_dir, config.to_dict(), fresh=not resume)
-        return trainer.run()
+        with torch_threads(config.threads):
+            trainer = _Trainer(config, data, device, out_dir, state, progress)
+            # -- nothing was written before this line --
+            start_run_dir(out_dir, config.to_dict(), fresh=not resume)
+            return trainer.run()
 
 
 def balance_weights(combo: np.ndarray, balance: float) -> torch.Tensor | None:

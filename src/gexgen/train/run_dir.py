@@ -12,6 +12,7 @@ from gexgen._atomic import atomic_path
 from gexgen.errors import GexgenError
 from gexgen.train.checkpoint import CHECKPOINT_NAME, TRAINING_STATE_NAME
 from gexgen.train.config import RESUMABLE_FIELDS, TrainConfig
+from gexgen.train.run_lock import LOCK_NAME
 
 __all__ = [
     "CONFIG_NAME",
@@ -34,7 +35,7 @@ def check_new_run_dir(out_dir: Path, overwrite: bool) -> None:
     """Refuse a non-empty directory (or a file) unless ``overwrite``."""
     if out_dir.exists() and not out_dir.is_dir():
         raise GexgenError(f"run directory {str(out_dir)!r} is a file; choose another --out")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+    if out_dir.is_dir() and any(p.name != LOCK_NAME for p in out_dir.iterdir()) and not overwrite:
         raise GexgenError(
             f"run directory {str(out_dir)!r} already exists and is not empty; "
             "pass --overwrite to replace it or --resume to continue it"

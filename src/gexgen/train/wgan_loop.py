@@ -29,6 +29,7 @@ from gexgen.train.config import WGANConfig, resolve_device
 from gexgen.train.cvae import one_hot_conditions
 from gexgen.train.data import TrainingData, prepare_training_data
 from gexgen.train.run_dir import HISTORY_NAME, check_new_run_dir, start_run_dir, write_history
+from gexgen.train.run_lock import run_dir_lock
 from gexgen.train.trainer_common import EarlyStopping, epoch_bar, state_copy, torch_threads
 from gexgen.train.wgan import WGANGP, build_wgan, gradient_penalty
 
@@ -91,14 +92,15 @@ def train_wgan(
     config = config or WGANConfig()
     out_dir = Path(out_dir)
     device = resolve_device(config.device)
-    check_new_run_dir(out_dir, overwrite)
-    data = prepare_training_data(cohort_path, config.data_config())
-    # batch 32: a second thread mostly waits (small GEMMs), so --threads 1 often helps
-    with torch_threads(config.threads):
-        trainer = _WGANTrainer(config, data, device, out_dir, progress)
-        # -- nothing was written before this line --
-        start_run_dir(out_dir, {"model_type": "wgan-gp", **config.to_dict()})
-        return trainer.run()
+    with run_dir_lock(out_dir):  # one run per folder, from the first check to the end
+        check_new_run_dir(out_dir, overwrite)
+        data = prepare_training_data(cohort_path, config.data_config())
+        # batch 32: a second thread mostly waits (small GEMMs), so --threads 1 often helps
+        with torch_threads(config.threads):
+            trainer = _WGANTrainer(config, data, device, out_dir, progress)
+            # -- nothing was written before this line --
+            start_run_dir(out_dir, {"model_type": "wgan-gp", **config.to_dict()})
+            return trainer.run()
 
 
 class _WGANTrainer(EarlyStopping):
