@@ -52,3 +52,37 @@ def one_error_line(result) -> str:
     errors = [line for line in lines if "Error" in line]
     assert lines and lines[-1].startswith("Error: ") and len(errors) == 1, result.stderr
     return lines[-1]
+
+
+MATCHED_LABELS = {"tissue": ["kidney", "liver", "lung"], "status": ["normal", "tumor"]}
+
+
+@pytest.fixture(scope="session")
+def matched_generator(tmp_path_factory: pytest.TempPathFactory, small_cohort: Path) -> Path:
+    """A generator whose genes and labels are small_cohort's, recording its training hash."""
+    import anndata
+
+    sha = training_hash(anndata.read_h5ad(small_cohort))
+    return write_generator(
+        tmp_path_factory.mktemp("matched") / "generator.onnx",
+        labels=MATCHED_LABELS,
+        seed=2,
+        metadata_overrides={"training": {"data_sha256": sha, "n_train": 36}},
+    ).path
+
+
+def training_hash(adata) -> str:
+    """The cohort content hash training records (a copy of gexgen's, as the reference)."""
+    import hashlib
+
+    import numpy as np
+
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(np.asarray(adata.X), dtype=np.float32).tobytes())
+    h.update("\n".join(map(str, adata.obs_names)).encode())
+    h.update("\n".join(map(str, adata.var_names)).encode())
+    for col in sorted(adata.obs.columns):
+        h.update(col.encode())
+        h.update("\n".join(adata.obs[col].astype(str)).encode())
+    h.update(b"split")
+    return h.hexdigest()
