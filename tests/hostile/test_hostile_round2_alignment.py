@@ -28,8 +28,19 @@ def test_evaluate_refuses_a_cohort_with_duplicate_var_names(
     cohort = tmp_path / "dup.h5ad"
     adata.write_h5ad(cohort)
     err = one_error_line(
-        cli("evaluate", "--real", cohort, "--model", matched_generator, "--out",
-            tmp_path / "rep", "--n-synthetic", 40, "--no-progress", "--no-report")  # fmt: skip
+        cli(
+            "evaluate",
+            "--real",
+            cohort,
+            "--model",
+            matched_generator,
+            "--out",
+            tmp_path / "rep",
+            "--n-synthetic",
+            40,
+            "--no-progress",
+            "--no-report",
+        )  # fmt: skip
     )
     assert "more than once" in err and "G4" in err
 

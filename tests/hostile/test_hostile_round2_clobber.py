@@ -25,7 +25,9 @@ def _check_error_line(result) -> str:
 
 
 # ------------------------------------------------ check --junit never replaces an input
-def test_check_junit_onto_the_real_cohort_is_refused(cli, matched_generator, small_cohort, tmp_path):
+def test_check_junit_onto_the_real_cohort_is_refused(
+    cli, matched_generator, small_cohort, tmp_path
+):
     cohort = tmp_path / "cohort.h5ad"
     shutil.copy(small_cohort, cohort)
     before = cohort.read_bytes()
@@ -102,8 +104,18 @@ def test_evaluate_refuses_existing_figures_without_overwrite(
     png = report / "figures" / "umap.png"
     png.write_bytes(b"precious figure")
     err = one_error_line(
-        cli("evaluate", "--real", small_cohort, "--model", matched_generator, "--out", report,
-            "--n-synthetic", 40, "--no-progress")  # fmt: skip
+        cli(
+            "evaluate",
+            "--real",
+            small_cohort,
+            "--model",
+            matched_generator,
+            "--out",
+            report,
+            "--n-synthetic",
+            40,
+            "--no-progress",
+        )  # fmt: skip
     )
     assert "figures" in err and "--overwrite" in err
     assert png.read_bytes() == b"precious figure"
@@ -119,8 +131,19 @@ def test_evaluate_never_follows_a_planted_figures_link(
     report.mkdir()
     (report / "figures").symlink_to(elsewhere, target_is_directory=True)
     err = one_error_line(
-        cli("evaluate", "--real", small_cohort, "--model", matched_generator, "--out", report,
-            "--n-synthetic", 40, "--no-progress", "--overwrite")  # fmt: skip
+        cli(
+            "evaluate",
+            "--real",
+            small_cohort,
+            "--model",
+            matched_generator,
+            "--out",
+            report,
+            "--n-synthetic",
+            40,
+            "--no-progress",
+            "--overwrite",
+        )  # fmt: skip
     )
     assert "symbolic link" in err
     assert [p.name for p in elsewhere.iterdir()] == ["keep.png"]
@@ -161,8 +184,9 @@ def test_resume_refuses_an_entry_pointing_outside_the_folder(cli, generator, tmp
 def test_bad_workers_leaves_no_manifest(cli, generator, tmp_path):
     folder = tmp_path / "ds"
     one_error_line(
-        cli("generate", generator, "--n", 30, "--out", f"{folder}/", "--no-progress",
-            "--workers", 0)  # fmt: skip
+        cli(
+            "generate", generator, "--n", 30, "--out", f"{folder}/", "--no-progress", "--workers", 0
+        )  # fmt: skip
     )
     assert not (folder / "_manifest.json").exists()
     ok = cli("generate", generator, "--n", 30, "--out", f"{folder}/", "--no-progress",

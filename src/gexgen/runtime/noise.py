@@ -72,10 +72,22 @@ SIN_SERIES = tuple((-1) ** k / math.factorial(2 * k + 1) for k in range(1, 7))
 COS_SERIES = tuple((-1) ** k / math.factorial(2 * k) for k in range(1, 8))
 
 
+MAX_SEED = 2**63 - 1  # int64: h5ad attributes, parquet and JSON all hold it
+
+
 def check_seed(seed: int) -> int:
-    """A seed must be a non-negative integer."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise GexgenError(f"seed must be a non-negative integer, got {seed!r}")
+    """A seed must be an integer in [0, 2**63 - 1] (what every output format can record)."""
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, int | np.integer)
+        or not 0 <= int(seed) <= MAX_SEED
+    ):
+        shown = (
+            repr(seed)
+            if len(repr(seed)) < 40
+            else f"{repr(seed)[:20]}... ({len(repr(seed))} digits)"
+        )
+        raise GexgenError(f"seed must be an integer in [0, 2**63 - 1], got {shown}")
     return int(seed)
 
 

@@ -447,7 +447,13 @@ STREAM_FORMATS = ("parquet", "csv", "npy")  # formats that need no seeking
 def _stdout() -> BinaryIO:
     import sys
 
-    return sys.stdout.buffer
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None or getattr(buffer, "closed", False):
+        raise GexgenError(
+            "--out - writes to standard output, but standard output is closed; "
+            "redirect it to a file or a pipe (e.g. `> synthetic.parquet`)"
+        )
+    return buffer
 
 
 class _CountingSink:

@@ -140,6 +140,10 @@ def _is_whole(value: object) -> bool:
     return math.isfinite(value) and int(value) == value
 
 
+# a sane cap on layer widths: 65,536 x 65,536 float32 weights are 16 GiB already
+MAX_WIDTH = 65_536
+
+
 @dataclass(frozen=True)
 class TrainConfig(DictConfig):
     """Hyperparameters of a conditional VAE run; the defaults are the paper's.
@@ -208,8 +212,10 @@ class TrainConfig(DictConfig):
         problems = []
         for name in ("encoder_hidden", "decoder_hidden"):
             widths = getattr(self, name)
-            if not widths or any(not _is_whole(w) or w < 1 for w in widths):
-                problems.append(f"{name} must be one or more positive widths, got {widths}")
+            if not widths or any(not _is_whole(w) or not 1 <= w <= MAX_WIDTH for w in widths):
+                problems.append(
+                    f"{name} must be one or more widths in [1, {MAX_WIDTH}], got {widths}"
+                )
         positive_ints = ("n_latent", "batch_size", "checkpoint_every")
         for name in positive_ints:
             if not _is_whole(getattr(self, name)) or getattr(self, name) < 1:
@@ -363,8 +369,10 @@ class WGANConfig(DictConfig):
         problems = []
         for name in ("generator_hidden", "critic_hidden"):
             widths = getattr(self, name)
-            if not widths or any(not _is_whole(w) or w < 1 for w in widths):
-                problems.append(f"{name} must be one or more positive widths, got {widths}")
+            if not widths or any(not _is_whole(w) or not 1 <= w <= MAX_WIDTH for w in widths):
+                problems.append(
+                    f"{name} must be one or more widths in [1, {MAX_WIDTH}], got {widths}"
+                )
         for name in ("n_latent", "n_critic", "batch_size", "eval_every", "val_synthetic"):
             value = getattr(self, name)
             if not _is_whole(value) or value < 1:
