@@ -99,6 +99,8 @@ def train_cvae(
             "start the DP run again with --overwrite"
         )
     device = resolve_device(config.device)
+    if resume and not out_dir.is_dir():  # before the lock, which creates the folder
+        raise GexgenError(f"cannot resume: run directory {str(out_dir)!r} does not exist")
     with run_dir_lock(out_dir):  # one run per folder, from the first check to the end
         state = _load_resume_state(out_dir, config) if resume else None
         if not resume:

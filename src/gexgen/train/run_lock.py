@@ -4,7 +4,8 @@ Two ``gexgen train --out run`` started together would otherwise both find the
 folder empty and write into it, leaving config.json of one and the checkpoint
 of the other. The lock is ``fcntl.flock`` on ``run/.gexgen-run.lock``: the
 kernel drops it when the process ends (even on SIGKILL), so a crashed run never
-blocks the next one.
+blocks the next one. The file is removed, still locked, when the run ends: the
+next run then finds the finished run's files and needs ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ LOCK_NAME = ".gexgen-run.lock"
 def run_dir_lock(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
     """Hold the run folder's lock (creating the folder); refuse if another run holds it.
 
-    A folder this call created and that holds nothing but the lock when the run
-    fails is removed again.
+    The lock file is removed (while still held) when the run ends; a folder this
+    call created that is empty then is removed too.
 
     Examples
     --------
@@ -52,15 +53,12 @@ def run_dir_lock(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
                 f"run directory {str(folder)!r} is in use by another gexgen train (its lock "
                 f"{LOCK_NAME} is held); wait for it to finish or choose another --out"
             ) from None
-        ok = False
         try:
             yield folder
-            ok = True
         finally:
-            if not ok and created:
-                with contextlib.suppress(OSError):
-                    if [p.name for p in folder.iterdir()] == [LOCK_NAME]:
-                        lock.unlink()
-                        folder.rmdir()
+            with contextlib.suppress(OSError):
+                lock.unlink()  # still held: a run starting now finds the folder's files
+                if created and not any(folder.iterdir()):
+                    folder.rmdir()
     finally:
         os.close(fd)
