@@ -87,7 +87,7 @@ def check_seed(seed: int) -> int:
             if len(repr(seed)) < 40
             else f"{repr(seed)[:20]}... ({len(repr(seed))} digits)"
         )
-        raise GexgenError(f"seed must be an integer in [0, 2**63 - 1], got {shown}")
+        raise GexgenError(f"seed must be a non-negative integer below 2**63, got {shown}")
     return int(seed)
 
 

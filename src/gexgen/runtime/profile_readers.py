@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gexgen._csv_cells import defang, undefang
 from gexgen._names import refuse_duplicate_names
 from gexgen.errors import GexgenError
 from gexgen.runtime.profile_format import (
@@ -326,10 +327,14 @@ class _CsvTable(ProfileTable):
         header = pd.read_csv(path, nrows=16)
         numeric = [str(c) for c in header.columns if pd.api.types.is_numeric_dtype(header[c])]
         refuse_duplicate_names(_csv_header(path), str(path))
-        self.genes = refuse_duplicate_names(
-            self.metadata.get("genes") or numeric, str(path), "gene"
-        )
-        self._label_columns = [str(c) for c in header.columns if str(c) not in set(self.genes)]
+        if self.metadata.get("genes"):  # the names as written: a formula start got a quote
+            self.genes = refuse_duplicate_names(self.metadata["genes"], str(path), "gene")
+            self._gene_columns = [defang(g) for g in self.genes]
+        else:
+            self._gene_columns = refuse_duplicate_names(numeric, str(path), "gene")
+            self.genes = [undefang(g) for g in self._gene_columns]
+        columns = set(self._gene_columns)
+        self._label_columns = [str(c) for c in header.columns if str(c) not in columns]
         self.n = int(self.metadata["n"]) if "n" in self.metadata else self._count_rows()
         self.space = self.metadata.get("space")  # type: ignore[assignment]
 
@@ -358,11 +363,16 @@ class _CsvTable(ProfileTable):
         reader = self._reader(self._label_columns, {c: pa.string() for c in self._label_columns})
         frame = reader.read_all().to_pandas()
         for column in frame.columns:
-            frame[column] = frame[column].astype("category")
+            values = frame[column].astype("category")
+            frame[column] = values.cat.rename_categories(
+                [undefang(str(v)) for v in values.cat.categories]
+            )
+        frame.columns = [undefang(str(c)) for c in frame.columns]
         return frame.reset_index(drop=True)
 
     def _chunks(self, chunk_rows: int) -> Iterator[np.ndarray]:
         import pyarrow as pa
 
-        reader = self._reader(self.genes, {g: pa.float32() for g in self.genes})
+        columns = self._gene_columns
+        reader = self._reader(columns, {g: pa.float32() for g in columns})
         yield from _assemble_rows(iter(reader), self.n, chunk_rows)

@@ -239,10 +239,24 @@ class CsvProfileWriter(_ArrowTableWriter):
         super().__init__(layout)
         if sidecar is not None:  # None: a stream (stdout) has no place beside it
             sidecar.write_text(json.dumps(self.metadata, indent=1, default=str))
+        self._defang_text_cells()
         self._writer = pacsv.CSVWriter(
             path,
             self.schema.remove_metadata(),
             write_options=pacsv.WriteOptions(include_header=True),
+        )
+
+    def _defang_text_cells(self) -> None:
+        """Gene names, label names and values that could start a formula get a leading '."""
+        import pyarrow as pa
+
+        from gexgen._csv_cells import defang
+
+        self._dictionaries = _label_dictionaries(
+            {k: [defang(str(v)) for v in vals] for k, vals in self.label_values.items()}
+        )
+        self.schema = pa.schema(
+            [f.with_name(defang(f.name)) for f in self.schema], metadata=self.schema.metadata
         )
 
     def _write(self, values: np.ndarray, codes: Mapping[str, np.ndarray]) -> None:
