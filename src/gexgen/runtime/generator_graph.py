@@ -142,6 +142,33 @@ class GeneratorGraph:
         except Exception:  # onnxruntime's own error types
             return None
 
+    def _probe_outputs_agree(self) -> None:
+        """``expression`` must be ``max(2**log_expression - 1, 0)`` on a few rows: a graph
+        whose two outputs disagree would give other numbers in each space."""
+        rows = 3
+        z = np.zeros((rows, self.info.n_latent), np.float32)
+        z[1], z[2] = 1.0, -1.0
+        feeds: dict[str, np.ndarray] = {LATENT_INPUT: z}
+        for label in self.info.labels:
+            feeds[label.input] = np.zeros(rows, np.int64)
+        if self.info.noise_input:
+            feeds[NOISE_INPUT] = np.zeros((rows, len(self.info.genes)), np.float32)
+        try:
+            log, expr = (np.asarray(a, np.float64) for a in self.session.run(
+                [LOG_OUTPUT, EXPRESSION_OUTPUT], feeds))  # fmt: skip
+        except Exception:  # onnxruntime's own error types: the other probes say more
+            return
+        expected = np.maximum(np.exp2(log) - 1.0, 0.0)
+        if log.shape != expr.shape or not np.allclose(
+            expr, expected, rtol=1e-3, atol=1e-3, equal_nan=True
+        ):
+            worst = float(np.nanmax(np.abs(expr - expected))) if log.shape == expr.shape else 0.0
+            raise GexgenError(
+                f"{str(self.path)!r}: the graph's {EXPRESSION_OUTPUT!r} output is not "
+                f"max(2**{LOG_OUTPUT} - 1, 0) (off by up to {worst:.3g}); the file is "
+                "damaged or was edited: re-export it"
+            )
+
     def _probe_encoding(self) -> None:
         """Run the graph on a few single rows: its gene count and the size of each label's
         encoding must match the metadata (a vocabulary value the graph does not encode
@@ -155,6 +182,8 @@ class GeneratorGraph:
                 f"{where}: the graph outputs {base.shape[1]} genes but the metadata lists "
                 f"{len(self.info.genes)}; the file is damaged or mixed up: re-export it"
             )
+
+        self._probe_outputs_agree()
 
         def same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
             if a is None or b is None:

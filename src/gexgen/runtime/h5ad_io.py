@@ -16,6 +16,8 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from gexgen.errors import GexgenError
+
 __all__ = ["H5adRowWriter", "read_obs", "read_uns", "read_var_names", "read_x_rows", "x_shape"]
 
 _ARRAY = {"encoding-type": "array", "encoding-version": "0.2.0"}
@@ -178,7 +180,13 @@ def read_obs(file: h5py.File, with_index: bool = True) -> pd.DataFrame:
     from anndata.io import read_elem
 
     obs = file["obs"]
-    columns = [str(c) for c in obs.attrs.get("column-order", [])]
+    columns = [str(c) for c in np.atleast_1d(obs.attrs.get("column-order", []))]
+    missing = [c for c in columns if c not in obs]
+    if missing:
+        raise GexgenError(
+            f"{file.filename!r}: obs's column-order names {missing[:3]}, which obs does not "
+            "hold; the file is damaged: rewrite it with anndata"
+        )
     data: dict[str, Any] = {}
     for name in columns:
         element = obs[name]

@@ -187,8 +187,7 @@ class GeneratorSession:
         if z.ndim != 2 or z.shape[1] != self.info.n_latent:
             raise GexgenError(f"z must have shape (n, {self.info.n_latent}), got {z.shape}")
         codes = {
-            name: np.ascontiguousarray(np.broadcast_to(codes[name], (len(z),)), dtype=np.int64)
-            for name in self._label_names(codes)
+            name: _integer_codes(codes[name], name, len(z)) for name in self._label_names(codes)
         }
         for label in self.info.labels:  # the graph would give NaN rows: say why instead
             bad = (codes[label.name] < 0) | (codes[label.name] >= len(label.values))
@@ -462,6 +461,19 @@ class GeneratorSession:
             f"GeneratorSession({str(self.path)!r}, genes={len(self.info.genes)}, "
             f"labels={self.labels and list(self.labels)}, providers={self.providers})"
         )
+
+
+def _integer_codes(codes: Any, name: str, n: int) -> np.ndarray:
+    """Label codes as int64, refusing fractional ones (1.7 is no code; astype would give 1)."""
+    array = np.asarray(codes)
+    if array.dtype.kind not in "iub":
+        as_float = np.asarray(array, dtype=np.float64) if array.dtype.kind == "f" else None
+        if as_float is None or not np.all(np.isfinite(as_float)) or np.any(as_float % 1 != 0):
+            raise GexgenError(
+                f"codes of {name!r} must be integers (the index of a value), got dtype "
+                f"{array.dtype} with values such as {array.ravel()[:3].tolist()}"
+            )
+    return np.ascontiguousarray(np.broadcast_to(array, (n,)), dtype=np.int64)
 
 
 def _check_n(n: int) -> int:
