@@ -206,3 +206,72 @@ def test_atomic_exclusive_claim_refuses_an_existing_file(tmp_path, suffix):
             out.write_bytes(b"theirs")
     assert out.read_bytes() == b"theirs"
     assert [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+# ------------------------------------------------ data import: same claim, same refusal
+def test_data_import_refuses_its_input_as_output(cli, small_cohort, tmp_path):
+    cohort = tmp_path / "c.h5ad"
+    shutil.copy(small_cohort, cohort)
+    before = cohort.read_bytes()
+    err = one_error_line(
+        cli("data", "import", cohort, "--label", "tissue", "--out", cohort, "--overwrite")
+    )
+    assert "is an input" in err
+    assert cohort.read_bytes() == before
+
+
+def test_data_import_race_keeps_the_other_writers_file(cli, tmp_path, monkeypatch):
+    import importlib
+
+    importer = importlib.import_module("gexgen.data.importer")
+    matrix = tmp_path / "m.csv"
+    matrix.write_text(
+        "id,G1,G2,tissue\n" + "".join(f"s{i},1,{i},{'ab'[i % 2]}\n" for i in range(8))
+    )
+    out = tmp_path / "cohort.h5ad"
+    original = importer.check_output_file
+
+    def check_then_lose_the_race(*args, **kwargs):
+        result = original(*args, **kwargs)
+        out.write_bytes(b"the other run's cohort")
+        return result
+
+    monkeypatch.setattr(importer, "check_output_file", check_then_lose_the_race)
+    err = one_error_line(cli("data", "import", matrix, "--label", "tissue", "--out", out))
+    assert "appeared while it was being written" in err
+    assert out.read_bytes() == b"the other run's cohort"
+
+
+def test_evaluate_race_keeps_the_other_runs_metrics(
+    cli, matched_generator, small_cohort, tmp_path, monkeypatch
+):
+    import importlib
+
+    evaluation = importlib.import_module("gexgen.metrics.evaluation")
+    report = tmp_path / "rep"
+    original = evaluation.check_output_folder
+
+    def check_then_lose_the_race(*args, **kwargs):
+        result = original(*args, **kwargs)
+        report.mkdir()
+        (report / "metrics.json").write_text('{"other": "run"}')
+        return result
+
+    monkeypatch.setattr(evaluation, "check_output_folder", check_then_lose_the_race)
+    err = one_error_line(
+        cli(
+            "evaluate",
+            "--real",
+            small_cohort,
+            "--model",
+            matched_generator,
+            "--out",
+            report,
+            "--n-synthetic",
+            40,
+            "--no-progress",
+            "--no-report",
+        )  # fmt: skip
+    )
+    assert "appeared while it was being written" in err
+    assert (report / "metrics.json").read_text() == '{"other": "run"}'

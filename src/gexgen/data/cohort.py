@@ -42,12 +42,16 @@ __all__ = [
 SPLIT_COLUMN = "split"
 
 
-def write_cohort(adata: Any, path: str | os.PathLike[str]) -> Path:
-    """Write an AnnData cohort atomically (temporary name, then rename)."""
+def write_cohort(adata: Any, path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
+    """Write an AnnData cohort atomically (temporary name, then rename).
+
+    ``overwrite=False``: the rename only creates ``path`` (a file another
+    process wrote there meanwhile is kept, and an error raised).
+    """
     path = Path(path)
     if path.suffix != ".h5ad":
         raise GexgenError(f"a cohort file must end in .h5ad, got {path.name!r}")
-    with atomic_path(path) as tmp:
+    with atomic_path(path, exclusive=not overwrite) as tmp:
         write_anndata(adata, tmp)  # = adata.write_h5ad(tmp); a full disk is an error, not a crash
     return path
 

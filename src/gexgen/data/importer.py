@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gexgen._outputs import check_output_file
+from gexgen._outputs import check_output_file, refuse_input_as_output
 from gexgen.data.assemble import assemble_cohort, summarize_cohort
 from gexgen.data.cohort import SPLIT_COLUMN, write_cohort
 from gexgen.data.summary import CohortSummary
@@ -214,6 +214,7 @@ def import_matrix(
     if out is not None and Path(out).suffix != ".h5ad":
         raise GexgenError(f"the output must end in .h5ad, got {Path(out).name!r}")
     if out is not None:
+        refuse_input_as_output(out, [path, labels_file])
         check_output_file(out, overwrite)
     if not path.is_file():
         raise GexgenError(f"matrix file {str(path)!r} not found")
@@ -270,5 +271,5 @@ def import_matrix(
         source=str(path), out=str(out) if out is not None else None,
     )  # fmt: skip
     if out is not None:
-        write_cohort(adata, out)
+        write_cohort(adata, out, overwrite=overwrite)
     return adata, summary

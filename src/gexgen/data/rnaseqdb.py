@@ -374,5 +374,5 @@ def build_rnaseqdb_cohort(
         tissues_found=found, notes=notes,
     )  # fmt: skip
     if out is not None:
-        write_cohort(adata, out)
+        write_cohort(adata, out, overwrite=overwrite)
     return adata, summary

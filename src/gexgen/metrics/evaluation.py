@@ -636,18 +636,19 @@ def evaluate(
     out.mkdir(parents=True, exist_ok=True)
     if report:
         evaluation.metrics["report"] = "report.html"
-    _write_metrics(evaluation.metrics, out / "metrics.json")  # before any figure is drawn
+    # before any figure is drawn; without overwrite only created (a racing run's file is kept)
+    _write_metrics(evaluation.metrics, out / "metrics.json", exclusive=not overwrite)
     if report:
         from gexgen.metrics.report import write_report
 
         _reporter(progress)("report.html with UMAP figures")
-        write_report(evaluation, out / "report.html", config)
+        write_report(evaluation, out / "report.html", config, overwrite=overwrite)
         _write_metrics(evaluation.metrics, out / "metrics.json")  # + the report's notes
     return evaluation.metrics
 
 
-def _write_metrics(metrics: dict[str, Any], path: Path) -> None:
-    with atomic_path(path) as tmp:
+def _write_metrics(metrics: dict[str, Any], path: Path, exclusive: bool = False) -> None:
+    with atomic_path(path, exclusive=exclusive) as tmp:
         text = json.dumps(_finite(metrics), indent=2, default=json_default)
         tmp.write_text(text + "\n")
 

@@ -357,7 +357,10 @@ def _safe(name: str) -> str:
 
 
 def write_report(
-    evaluation: Evaluation, path: str | os.PathLike[str], config: EvaluateConfig
+    evaluation: Evaluation,
+    path: str | os.PathLike[str],
+    config: EvaluateConfig,
+    overwrite: bool = True,
 ) -> None:
     """Render and write the report atomically; figures also go to ``figures/*.png`` beside it."""
     from gexgen._outputs import refuse_linked_folder
@@ -370,7 +373,7 @@ def write_report(
         if stale.is_file() and not stale.is_symlink() and stale.name not in pngs:
             stale.unlink(missing_ok=True)
     for name, data in pngs.items():
-        with atomic_path(folder / name) as tmp:
+        with atomic_path(folder / name, exclusive=not overwrite) as tmp:
             tmp.write_bytes(data)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, exclusive=not overwrite) as tmp:
         tmp.write_text(text, encoding="utf-8")
