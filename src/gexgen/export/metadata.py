@@ -94,6 +94,10 @@ def generator_metadata(
         meta["training"]["calibration"] = str(training["calibration"])
     if training.get("privacy"):
         meta["training"]["privacy"] = _json_safe(training["privacy"])
+    from gexgen._names import refuse_duplicate_names
+
+    # a checkpoint of an older gexgen may hold them; generate would refuse the file later
+    refuse_duplicate_names(meta["genes"]["symbols"], "the checkpoint's gene list", "gene")
     n_genes = len(meta["genes"]["symbols"])
     if len(meta["scaler"]["mean"]) != n_genes:
         raise GexgenError(
