@@ -35,6 +35,7 @@ def single_blas_thread() -> contextlib.AbstractContextManager[object]:
 
     On 2 shared cores a 600 x 975 logistic regression took 1.4 s with two
     OpenBLAS threads and 0.015 s with one. threadpoolctl ships with scikit-learn.
+    The limit covers OpenMP too (scikit-learn's gradient-boosted trees).
     """
     try:
         from threadpoolctl import threadpool_limits
