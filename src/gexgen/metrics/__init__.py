@@ -1,8 +1,9 @@
 """Fidelity metrics for synthetic expression profiles (numpy + numba + scikit-learn; no torch).
 
 gamma score with a streaming gene-gene correlation, precision / recall /
-density / coverage, detection AUC, train-on-synthetic-test-on-real, per-gene
-moment agreement, per-gene KS / Wasserstein-1 marginals, privacy (membership inference, distance to closest
+density / coverage, detection AUC (logistic and gradient-boosted probes),
+train-on-synthetic-test-on-real, per-gene moment agreement, per-gene KS /
+Wasserstein-1 marginals, privacy (membership inference, distance to closest
 record), dispersion, differential expression (fold changes, MMD),
 augmentation, the evaluation report and the CI check.
 """
