@@ -86,3 +86,16 @@ def test_random_forest_importances_and_errors():
     assert GB_MAX_PER_CLASS == 2_000
     capped, _ = probe_genes(real, synth, max_per_class=50)
     assert capped.n_per_class == 50 and capped.subsampled
+
+
+def test_folds_side_by_side_give_the_same_figures(monkeypatch):
+    from gexgen.metrics import _config
+
+    rng = np.random.default_rng(5)
+    real, synth = rng.normal(size=(120, 6)), rng.normal(size=(120, 6)) * 1.3
+    runs = []
+    for threads in (1, 3):
+        monkeypatch.setattr(_config, "FOLD_THREADS", threads)
+        assert _config.fold_threads(5) == threads and _config.fold_threads(2) == min(threads, 2)
+        runs.append(probe_genes(real, synth, GENES[:6], seed=2))
+    assert runs[0] == runs[1]
