@@ -64,7 +64,8 @@ def test_evaluate_with_a_synthetic_file_writes_metrics_and_report(toy, tmp_path)
     assert (out / "report.html").stat().st_size > 10_000
     stages = [line for line in result.stderr.splitlines() if line.startswith("evaluate: ")]
     assert [s.split()[1] for s in stages] == [
-        "reading", "gamma", "precision", "detection", "train", "per-gene", "privacy:",
+        "reading", "gamma", "precision", "detection", "detection:", "marginals:", "train",
+        "per-gene", "privacy:",
         "dispersion:", "differential", "report.html"
     ]  # fmt: skip
     quiet = runner.invoke(app, [*args[:-3], str(tmp_path / "quiet"), *args[-2:], "--no-progress"])

@@ -145,8 +145,8 @@ def test_dollar_labels_do_not_break_the_figures(toy, tmp_path):
     figures = sorted(p.name for p in (out / "figures").iterdir())
     assert figures == [
         "dispersion.png", "distance_to_closest_record.png", "fold_changes.png",
-        "gene_correlation.png", "gene_moments.png", "umap_origin.png", "umap_status.png",
-        "umap_tissue.png",
+        "gene_correlation.png", "gene_moments.png", "probe_top_genes.png", "umap_origin.png",
+        "umap_status.png", "umap_tissue.png",
     ]  # fmt: skip
     assert (out / "report.html").read_text().count("data:image/png;base64,") == len(figures)
 

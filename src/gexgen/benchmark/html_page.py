@@ -143,7 +143,10 @@ def render_page(results: dict[str, Any], umap_png: bytes | None) -> str:
         _table_html(results["table"]),
         "<p>gamma: Viñas et al.'s coefficient (1 = same gene-gene correlation); prec/recall/"
         "density/cover: Naeem et al. 2020, k=5; det.AUC: real-vs-synthetic classifier (0.5 "
-        "ideal); TSTR: balanced accuracy of a classifier trained on synthetic, tested on real "
+        "ideal; "
+        "GB AUC: the same probe with gradient-boosted trees; KS med: median per-gene KS; "
+        "the 'real' row: real train vs test rows); "
+        "TSTR: balanced accuracy of a classifier trained on synthetic, tested on real "
         "(the 'real' row: trained on real); mean r / std r: per-gene agreement; MIA AUC: "
         "membership-inference AUC, training vs held-out patients by distance to the nearest "
         "synthetic profile (0.5 = no leakage); closer: share of synthetic profiles whose "

@@ -90,16 +90,20 @@ def reference_row(metrics: dict[str, Any]) -> dict[str, Any]:
         ),
         # ... and for closer-to-train the share chance gives (n_train / (n_train + n_test))
         "closer_to_train_share": _get(metrics, "privacy", "closer_to_train_chance"),
+        # detection: the logistic probe on real train vs test rows
+        "detection_auc": _get(metrics, "detection", "reference", "auc"),
     }
     for key, path in _SECTION_COLUMNS.items():  # dispersion, DE, augmentation: their own
         if path[0] != "privacy":
-            references[key] = _get(metrics, path[0], "reference", path[-1])
+            references[key] = _get(metrics, *path[:-1], "reference", path[-1])
     row.update({k: v for k, v in references.items() if v is not None})
     return row
 
 
 # the newer sections' headline figures: table key -> path in metrics.json
 _SECTION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "detection_auc_nonlinear": ("detection", "nonlinear", "auc"),
+    "ks_median": ("marginals", "ks_median"),
     "mia_auc": ("privacy", "mia_auc"),
     "closer_to_train_share": ("privacy", "closer_to_train_share"),
     "dcr_median_ratio": ("privacy", "dcr_median_ratio"),
@@ -122,6 +126,8 @@ _COLUMNS: list[tuple[str, str, str]] = [
     ("density", "density", ".2f"),
     ("coverage", "cover", ".2f"),
     ("detection_auc", "det.AUC", ".3f"),
+    ("detection_auc_nonlinear", "GB AUC", ".3f"),
+    ("ks_median", "KS med", ".3f"),
     ("tstr_*", "TSTR {}", ".2f"),
     ("mean_r", "mean r", ".3f"),
     ("std_r", "std r", ".3f"),

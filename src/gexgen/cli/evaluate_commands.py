@@ -11,7 +11,8 @@ import typer
 from gexgen.cli._errors import safe_echo, user_errors
 from gexgen.errors import GexgenError
 
-_CLASSIFIERS = ("logistic", "random_forest")  # = gexgen.metrics.detection (kept import-free)
+# = gexgen.metrics.detection (kept import-free)
+_CLASSIFIERS = ("logistic", "random_forest", "gradient_boosting")
 _DEFAULT_CHECK_SYNTHETIC = 20_000  # = gexgen.metrics.check.DEFAULT_CHECK_SYNTHETIC
 _SpaceOption = Annotated[
     str | None,
@@ -66,7 +67,11 @@ def evaluate(
         int, typer.Option(help="Rows per set in the UMAP figures (seeded subsample).")
     ] = 2_000,
     detection_classifier: Annotated[
-        str, typer.Option(help="Detection classifier: 'logistic' or 'random_forest'.")
+        str,
+        typer.Option(
+            help="Classifier of detection.auc: 'logistic', 'random_forest' or "
+            "'gradient_boosting' (detection.nonlinear is always gradient-boosted)."
+        ),
     ] = "logistic",
     n_synthetic: Annotated[
         int | None,
@@ -192,6 +197,12 @@ def check(
     max_detection_auc: Annotated[
         float | None, _gate("Fail when the detection AUC is above this (0.5 ideal).")
     ] = None,
+    max_detection_auc_nonlinear: Annotated[
+        float | None, _gate("Fail when the gradient-boosted detection AUC is above this.")
+    ] = None,
+    max_marginal_ks: Annotated[
+        float | None, _gate("Fail when the median per-gene KS statistic is above this.")
+    ] = None,
     json_output: Annotated[
         bool,
         typer.Option("--json", help="Print the result (or the error) as one JSON object."),
@@ -269,6 +280,8 @@ def check(
 
     thresholds = {
         "max_detection_auc": max_detection_auc,
+        "max_detection_auc_nonlinear": max_detection_auc_nonlinear,
+        "max_marginal_ks": max_marginal_ks,
         "max_mia_auc": max_mia_auc,
         "max_closer_to_train": max_closer_to_train,
         "min_dcr_ratio": min_dcr_ratio,

@@ -55,6 +55,16 @@ GATES: dict[str, Gate] = {
     "max_detection_auc": Gate(
         "detection_auc", "detection", ("detection", "auc"), "<=", help="real-vs-synthetic AUC"
     ),
+    "max_detection_auc_nonlinear": Gate(
+        "detection_auc_nonlinear",
+        "detection",
+        ("detection", "nonlinear", "auc"),
+        "<=",
+        help="gradient-boosted real-vs-synthetic AUC",
+    ),
+    "max_marginal_ks": Gate(
+        "marginal_ks_median", "marginals", ("marginals", "ks_median"), "<=", help="per-gene KS"
+    ),
     "min_precision": Gate("precision", "prdc", ("prdc", "precision"), ">=", help="equal sizes"),
     "min_recall": Gate("recall", "prdc", ("prdc", "recall"), ">=", help="equal sizes"),
     "min_coverage": Gate("coverage", "prdc", ("prdc", "coverage"), ">=", help="equal sizes"),
@@ -162,7 +172,7 @@ def _reference(metrics: dict[str, Any], gate: Gate) -> float | None:
     elif gate.metric == "privacy":
         value = _lookup(metrics, ("privacy", "reference", "gaussian", gate.path[-1]))
     else:
-        value = _lookup(metrics, (gate.path[0], "reference", gate.path[-1]))
+        value = _lookup(metrics, (*gate.path[:-1], "reference", gate.path[-1]))
     return float(value) if isinstance(value, (int, float)) else None
 
 

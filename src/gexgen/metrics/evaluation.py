@@ -47,6 +47,7 @@ from gexgen._atomic import atomic_path
 from gexgen._json import json_default
 from gexgen._outputs import check_output_folder, refuse_linked_folder
 from gexgen.errors import GexgenError
+from gexgen.metrics._detection_section import detection_extras
 from gexgen.metrics._sections import (
     RealTrain,
     augmentation_section,
@@ -66,12 +67,14 @@ from gexgen.metrics.correlation import CorrelationAccumulator, GeneCorrelation
 from gexgen.metrics.detection import DetectionClassifier, detection_auc
 from gexgen.metrics.gamma import gamma_score
 from gexgen.metrics.gene_moments import GroupMoments, moment_agreement
+from gexgen.metrics.marginals import marginal_scores
 from gexgen.metrics.precision_recall import prdc, standardize_with
 from gexgen.metrics.tstr import tstr_scores
 
 __all__ = ["EvaluateConfig", "Evaluation", "compute_metrics", "evaluate", "generate_matched"]
 
 ALL_METRICS = ("gamma", "prdc", "detection", "tstr", "moments", "privacy", "dispersion", "de")
+ALL_METRICS += ("marginals",)
 PRIVACY_MAX_TRAIN = 50_000  # training rows scored for privacy (seeded subsample beyond)
 
 
@@ -506,8 +509,32 @@ def compute_metrics(
             )
     # the real train split, read once for TSTR, privacy, dispersion, DE and augmentation
     real_train = None
-    if {"tstr", "privacy", "dispersion", "de"} & set(config.metrics) or config.augmentation:
+    readers = {"tstr", "privacy", "dispersion", "de", "detection", "marginals"}
+    if readers & set(config.metrics) or config.augmentation:
         real_train = read_train(train, r_cols, n_genes, label_cols)
+    train_rows = None if real_train is None else real_train.values
+    no_train = "the real file has no train/test split column 'split' (a cohort has)"
+    if train is not None and real_train is None:
+        no_train = f"the train split has {train.n} row(s); the references need 2"
+    if "detection" in config.metrics:
+        say("detection: gradient-boosted probe, and both probes on real train vs test")
+        metrics["detection"].update(
+            detection_extras(
+                real_scan.sample, synth_scan.sample, train_rows, genes, no_train=no_train,
+                classifier=config.detection_classifier, n_folds=config.n_folds,
+                max_per_class=config.max_samples, seed=config.seed,
+            )
+        )  # fmt: skip
+    if "marginals" in config.metrics:
+        say("marginals: per-gene KS and Wasserstein-1")
+        metrics["marginals"] = marginal_scores(
+            real_scan.sample,
+            synth_scan.sample,
+            genes,
+            train_rows,
+            seed=config.seed,
+            no_train=no_train,
+        )
     if "tstr" in config.metrics:
         if label_cols:
             say(f"train on synthetic, test on real ({', '.join(label_cols)})")

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gexgen._atomic import atomic_path
-from gexgen.metrics import figures
+from gexgen.metrics import _probe_report, figures
 from gexgen.metrics.figures import plain_text, umap_embedding
 
 if TYPE_CHECKING:
@@ -102,6 +102,7 @@ def _metric_rows(m: dict[str, Any]) -> list[tuple[str, str, str]]:
                 f"{d['classifier']}, {d['n_folds']}-fold, {d['n_per_class']} per class",
             )
         )
+    rows.extend(_probe_report.probe_rows(m))  # real-vs-real, gradient-boosted, marginals
     for col, entry in (m.get("tstr") or {}).items():
         if not isinstance(entry, dict) or "train_synthetic" not in entry:
             continue
@@ -242,6 +243,14 @@ def _figures(evaluation: Evaluation, config: EvaluateConfig) -> list[tuple[str, 
                 lambda: figures.moment_figure(evaluation),
             )
         )
+    if ((m.get("detection") or {}).get("nonlinear") or {}).get("top_genes"):
+        out.append(
+            (
+                "probe_top_genes",
+                "Genes the gradient-boosted probe uses most, real vs synthetic",
+                lambda: _probe_report.top_gene_figure(evaluation),
+            )
+        )
     out.append(
         (
             "gene_correlation",
@@ -335,6 +344,7 @@ def render_report(evaluation: Evaluation, config: EvaluateConfig) -> tuple[str, 
         "<h2>Metrics</h2>",
         _table(["metric", "value", "reference"], _metric_rows(m)),
     ]
+    parts.extend(_probe_report.probe_sections(m, _table))
     if notes:
         parts.append(
             "<h2>Notes</h2><ul>" + "".join(f"<li>{_text(n)}</li>" for n in notes) + "</ul>"

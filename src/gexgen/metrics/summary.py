@@ -29,6 +29,29 @@ def _privacy_lines(p: Any) -> list[str]:
     ]
 
 
+def _probe_lines(m: dict[str, Any]) -> list[str]:
+    """The gradient-boosted detection AUC and the per-gene KS / W1, beside real vs real."""
+    lines = []
+    nl = (m.get("detection") or {}).get("nonlinear")
+    if isinstance(nl, dict):
+        top = ", ".join(g["gene"] for g in nl.get("top_genes", [])[:3])
+        lines.append(
+            f"detection AUC (gradient-boosted) {_fmt(nl['auc'])} +- {_fmt(nl['auc_std'])} "
+            f"(real-vs-real {_fmt((nl.get('reference') or {}).get('auc'))}; "
+            f"{nl['n_per_class']} per class; top genes {top or '-'})"
+        )
+    k = m.get("marginals")
+    if isinstance(k, dict) and "ks_median" in k:
+        ref = k.get("reference") or {}
+        lines.append(
+            f"marginals: KS median {_fmt(k['ks_median'])} (real-vs-real "
+            f"{_fmt(ref.get('ks_median'))}), max {_fmt(k['ks_max'])} "
+            f"({_fmt(ref.get('ks_max'))}); W1 median {_fmt(k['w1_median'])} "
+            f"({_fmt(ref.get('w1_median'))}), max {_fmt(k['w1_max'])} ({_fmt(ref.get('w1_max'))})"
+        )
+    return lines
+
+
 def summary_lines(metrics: dict[str, Any]) -> list[str]:
     """The headline figures of an evaluation, one per line."""
     lines = [
@@ -53,7 +76,13 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
         )
     if "detection" in metrics:
         d = metrics["detection"]
-        lines.append(f"detection AUC {_fmt(d['auc'])} +- {_fmt(d['auc_std'])} (0.5 is ideal)")
+        ref = (d.get("reference") or {}).get("auc")
+        lines.append(
+            f"detection AUC {_fmt(d['auc'])} +- {_fmt(d['auc_std'])} (0.5 is ideal"
+            + ("" if ref is None else f"; real-vs-real {_fmt(ref)}")
+            + ")"
+        )
+    lines.extend(_probe_lines(metrics))
     for column, entry in (metrics.get("tstr") or {}).items():
         if isinstance(entry, dict) and "train_synthetic" in entry:
             real = (entry.get("train_real") or {}).get("balanced_accuracy")

@@ -1,0 +1,68 @@
+"""`gexgen check --max-detection-auc-nonlinear / --max-marginal-ks` and the evaluate lines."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from gexgen.cli import app
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "metrics"))
+from toy_data import (  # noqa: E402
+    ToyModel,
+    toy_labels,
+    write_profiles_h5ad,
+    write_toy_cohort,
+    write_toy_generator,
+)
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli_probe")
+    model = ToyModel(seed=4)
+    rng = np.random.default_rng(4)
+    labels = toy_labels(200, rng)
+    return {
+        "root": root,
+        "cohort": write_toy_cohort(root / "cohort.h5ad", n=300, model=model, seed=4),
+        "synthetic": write_profiles_h5ad(
+            root / "synthetic.h5ad", model.log_values(labels, rng), model.genes, labels
+        ),
+        "good": write_toy_generator(root / "good.onnx", model, good=True),
+    }
+
+
+def _check(toy, *args):
+    base = ["check", str(toy["good"]), "--real", str(toy["cohort"]), "--n-synthetic", "300"]
+    return runner.invoke(app, [*base, "--min-gamma", "0", *args])
+
+
+def test_check_options_pass_and_fail_with_references(toy):
+    ok = _check(toy, "--max-detection-auc-nonlinear", "0.95", "--max-marginal-ks", "0.6")
+    assert ok.exit_code == 0, ok.output
+    lines = ok.stdout.splitlines()
+    assert lines[1].startswith("PASS detection_auc_nonlinear = ") and "reference" in lines[1]
+    assert lines[2].startswith("PASS marginal_ks_median = ") and "reference" in lines[2]
+    strict = _check(toy, "--max-marginal-ks", "0.0001")
+    assert strict.exit_code == 1 and "FAIL marginal_ks_median" in strict.stdout
+    bad = _check(toy, "--max-detection-auc-nonlinear", "1.5")
+    assert bad.exit_code == 2 and "max_detection_auc_nonlinear must be in" in bad.stderr
+    help_text = runner.invoke(app, ["check", "--help"]).stdout
+    assert "--max-detection-auc-nonlinear" in help_text and "--max-marginal-ks" in help_text
+
+
+def test_evaluate_prints_the_new_lines_and_takes_gradient_boosting(toy, tmp_path):
+    args = ["evaluate", "--real", str(toy["cohort"]), "--synthetic", str(toy["synthetic"])]
+    args += ["--out", str(tmp_path / "r"), "--no-report", "--no-progress"]
+    result = runner.invoke(app, [*args, "--detection-classifier", "gradient_boosting"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "detection AUC (gradient-boosted)" in out and "marginals: KS median" in out
+    assert out.count("real-vs-real") >= 4  # gamma, both detection lines, marginals
