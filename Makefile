@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 TORCH_VERSION ?= 2.13.0
 # The extras the tests need (everything but the gpu runtime).
-EXTRAS ?= train,viz,baselines,dp,dask,dev
+EXTRAS ?= train,viz,baselines,dp,dask,dev,docs
 DEMO_DIR ?= demo_out
 # Real data: $GEXGEN_DATA when set, else ../shared/data when it exists; without
 # either, `gexgen demo` downloads from the upstream repositories.
@@ -37,6 +37,8 @@ setup: $(VENV)/.installed
 
 test: setup
 	$(PY) -m ruff check src tests benchmarks
+	@# the docs site, built into a temporary folder (never committed)
+	site=$$(mktemp -d) && NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet --site-dir $$site; status=$$?; rm -rf $$site; exit $$status
 	$(PY) -m pytest
 
 lint: setup

@@ -1,8 +1,9 @@
-"""The README's "Use it from …" section, executed as written (with a tiny training budget).
+"""The README's Python and embedding sections, executed as written (tiny training budget).
 
-The object-API block runs in a folder holding a small synthetic ``cohort.h5ad``;
-the ``fast`` recipe is cut to 2 epochs so that the block runs in seconds. The
-onnxruntime block then runs on the ``generator.onnx`` the first block exported.
+The object-API block ("Use it from Python") runs in a folder holding a small synthetic
+``cohort.h5ad``; the ``default`` recipe is cut to 2 epochs so that the block runs in
+seconds. The onnxruntime block ("Embedding the generator") then runs on the
+``generator.onnx`` the first block exported; it and docs/ draw ``eps`` from N(0, 1).
 The label-mix description is checked against the runtime.
 """
 
@@ -22,15 +23,18 @@ from cohort_factory import make_cohort  # noqa: E402
 from tiny_generator import write_generator  # noqa: E402
 
 
-def _section() -> str:
+def _section(title: str) -> str:
     text = (REPO / "README.md").read_text()
-    start = text.index("## Use it from …")
+    start = text.index(f"## {title}")
     end = text.index("\n## ", start + 3)
     return text[start:end]
 
 
-def _blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", _section(), flags=re.S)
+def _blocks(language: str, title: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", _section(title), flags=re.S)
+
+
+OBJECTS, EMBEDDING = "Use it from Python", "Embedding the generator"
 
 
 @pytest.mark.slow
@@ -39,13 +43,14 @@ def test_python_blocks_run_as_written(tmp_path, monkeypatch):
 
     from gexgen.train import config
 
-    python = _blocks("python")
+    python = _blocks("python", OBJECTS)[:1] + _blocks("python", EMBEDDING)
     assert len(python) == 2 and "from gexgen import CVAE" in python[0]
+    assert 'recipe="default"' in python[0] and "standard_normal((n, len(" in python[1]
     cohort = make_cohort(tmp_path / "cohort.h5ad")
     adata = anndata.read_h5ad(cohort)
     adata.uns["gexgen"] = {"log_scaled": False, "units": "FPKM"}
     adata.write_h5ad(cohort)
-    monkeypatch.setitem(config.RECIPES, "fast", {**config.RECIPES["fast"], "epochs": 2})
+    monkeypatch.setitem(config.RECIPES, "default", {**config.RECIPES["default"], "epochs": 2})
     monkeypatch.chdir(tmp_path)
 
     namespace: dict = {}
@@ -64,7 +69,7 @@ def test_python_blocks_run_as_written(tmp_path, monkeypatch):
 
 
 def test_node_block_names_the_tested_program():
-    (bash,) = _blocks("bash")
+    (bash,) = _blocks("bash", EMBEDDING)
     assert "ONNXRUNTIME_NODE_INSTALL=skip npm ci" in bash
     assert "node generate.js generator.onnx z.f32 expression.f32 tissue=kidney status=tumor" in bash
     usage = (REPO / "examples" / "node" / "generate.js").read_text()
@@ -92,3 +97,11 @@ def test_the_documented_label_mix(tmp_path, mix):
     want = [candidates[p]["values"] for p in picks[:n]]
     got = labels[names].astype(str).to_dict("records")
     assert got == want
+
+
+def test_no_snippet_feeds_zeros_as_eps():
+    """README and docs draw eps from N(0, 1); zeros would give the decoder mean only."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+    for page in pages:
+        for block in re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S):
+            assert not re.search(r'feeds\["eps"\]\s*=\s*np\.zeros', block), page.name
