@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import one_error_line, write_generator
+from conftest import MATCHED_LABELS, one_error_line, write_generator
 from gexgen.errors import GexgenError
 
 
@@ -206,7 +206,6 @@ def test_import_refuses_an_empty_gene_name(tmp_path):
 
 # ------------------------------------------------ generator metadata: numeric ranges
 def test_a_generator_with_astronomic_counts_is_refused(cli, tmp_path):
-    from conftest import MATCHED_LABELS
 
     gen = write_generator(
         tmp_path / "g.onnx",

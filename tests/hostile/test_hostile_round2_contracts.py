@@ -85,7 +85,7 @@ def test_wrong_types_under_training_give_one_line(cli, tmp_path, training):
 
 
 def test_a_huge_entrez_id_gives_one_line_with_h5ad_output(cli, tmp_path):
-    from conftest import write_generator as wg
+    wg = write_generator
 
     tiny = wg(tmp_path / "g.onnx", labels=MATCHED_LABELS)
     genes = {"symbols": tiny.genes, "entrez_ids": [10**30, *range(1, len(tiny.genes))]}

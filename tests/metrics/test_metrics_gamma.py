@@ -108,7 +108,9 @@ def test_streamed_chunks_equal_in_memory_arrays():
     y, _ = factor_data(rng, 2500, 25, w=w, noise=2.0)
     whole = gamma_score(x, y).gamma
     streamed = gamma_score(iter(np.array_split(x, 3)), iter(np.array_split(y, 11))).gamma
-    assert abs(whole - streamed) < 1e-9
+    # the default path sums float32 chunk products in float64: other chunk boundaries are
+    # not bit-exact (9.9e-9 apart with numpy 2.4.6 / OpenBLAS Haswell kernels)
+    assert abs(whole - streamed) < 2e-8
     precomputed = gamma_score(gene_correlation(x), gene_correlation(y)).gamma
     assert precomputed == whole
 
