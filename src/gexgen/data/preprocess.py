@@ -1,4 +1,5 @@
-"""log2(x + 1) then per-gene standardization, exactly invertible."""
+"""log2(x + 1), optionally a per-gene quantile map to normal scores, then per-gene
+standardization; invertible (the quantile map up to the ties it spreads)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from typing import Any, Literal
 
 import numpy as np
 
+from gexgen.data.marginals import N_KNOTS, fit_quantiles, from_gaussian, to_gaussian
 from gexgen.errors import GexgenError
 
-__all__ = ["LogStandardScaler", "log2p1", "inverse_log2p1"]
+__all__ = ["LogStandardScaler", "log2p1", "inverse_log2p1", "MARGINALS"]
 
 Space = Literal["expression", "log2"]
+MARGINALS = ("gaussian", "quantile")  # the model's space: log2 values, or normal scores
 
 
 def log2p1(x: np.ndarray) -> np.ndarray:
@@ -36,6 +39,15 @@ class LogStandardScaler:
     ----------
     log_input
         True when X is already on the log2(x + 1) scale: the log step is skipped.
+    marginals
+        ``"gaussian"``: standardize log2 values. ``"quantile"``: first map each
+        gene through its fitted quantiles to normal scores
+        (:mod:`gexgen.data.marginals`), so the inverse reproduces the real
+        marginals (point masses at 0 included).
+
+    ``floor_`` is the smallest log2 value the inverse returns: 0 when the
+    fitted values are log2(x + 1) of non-negative expression (every raw cohort,
+    and a log-scaled one with no value below 0), else None (no floor).
 
     Examples
     --------
@@ -45,16 +57,27 @@ class LogStandardScaler:
     """
 
     log_input: bool = False
+    marginals: str = "gaussian"
     mean_: np.ndarray | None = field(default=None, repr=False)
     std_: np.ndarray | None = field(default=None, repr=False)
+    quantiles_: np.ndarray | None = field(default=None, repr=False)  # [n_genes, n_knots]
+    floor_: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.marginals not in MARGINALS:
+            raise GexgenError(f"marginals must be one of {list(MARGINALS)}, got {self.marginals!r}")
 
     def to_log(self, x: np.ndarray) -> np.ndarray:
         """Input units -> log2 space (identity when ``log_input``)."""
         x = np.asarray(x, dtype=np.float32)
         return x.copy() if self.log_input else log2p1(x)
 
-    def fit(self, x: np.ndarray) -> LogStandardScaler:
+    def fit(self, x: np.ndarray, n_knots: int = N_KNOTS) -> LogStandardScaler:
         logx = self.to_log(_check_matrix(x, self.log_input)).astype(np.float64)
+        self.floor_ = 0.0 if not self.log_input or logx.min() >= 0 else None
+        if self.marginals == "quantile":
+            self.quantiles_ = fit_quantiles(logx, n_knots)
+            logx = to_gaussian(logx, self.quantiles_).astype(np.float64)
         self.mean_ = logx.mean(axis=0).astype(np.float32)
         std = logx.std(axis=0)
         # a constant gene keeps scale 1 so transform stays finite and invertible
@@ -64,6 +87,8 @@ class LogStandardScaler:
     def transform(self, x: np.ndarray) -> np.ndarray:
         self._check_fitted(np.asarray(x).shape)
         logx = self.to_log(_check_matrix(x, self.log_input))
+        if self.quantiles_ is not None:
+            logx = to_gaussian(logx, self.quantiles_)
         return ((logx - self.mean_) / self.std_).astype(np.float32)
 
     def fit_transform(self, x: np.ndarray) -> np.ndarray:
@@ -76,6 +101,10 @@ class LogStandardScaler:
         z = np.asarray(z, dtype=np.float32)
         self._check_fitted(z.shape)
         logx = z * self.std_ + self.mean_
+        if self.quantiles_ is not None:
+            logx = from_gaussian(logx, self.quantiles_)
+        if self.floor_ is not None:
+            logx = np.maximum(logx, np.float32(self.floor_))
         return logx if space == "log2" else inverse_log2p1(logx)
 
     @property
@@ -85,21 +114,33 @@ class LogStandardScaler:
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-able parameters (for checkpoints and ONNX metadata)."""
         self._check_fitted(None)
-        return {
+        out: dict[str, Any] = {
             "log_input": bool(self.log_input),
             "mean": self.mean_.astype(float).tolist(),
             "std": self.std_.astype(float).tolist(),
+            "marginals": self.marginals,
+            "floor": self.floor_,
         }
+        if self.quantiles_ is not None:
+            out["quantiles"] = self.quantiles_.astype(float).tolist()
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LogStandardScaler:
         try:
+            quantiles = d.get("quantiles")
+            # before the floor was recorded: raw cohorts are non-negative, log ones unknown
+            floor = d["floor"] if "floor" in d else (None if d["log_input"] else 0.0)
             return cls(
                 log_input=bool(d["log_input"]),
+                # checkpoints written before the quantile map have neither key
+                marginals=str(d.get("marginals", "gaussian")),
                 mean_=np.asarray(d["mean"], dtype=np.float32),
                 std_=np.asarray(d["std"], dtype=np.float32),
+                quantiles_=None if quantiles is None else np.asarray(quantiles, np.float32),
+                floor_=None if floor is None else float(floor),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise GexgenError(f"scaler parameters are incomplete: {exc}") from exc
 
     def _check_fitted(self, shape: tuple[int, ...] | None) -> None:
