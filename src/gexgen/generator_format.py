@@ -41,7 +41,9 @@ Metadata: ``metadata_props[METADATA_KEY]`` holds one JSON object::
                   "values": ["bladder", ...], "counts": [120, ...]}, ...],
       "combinations": [{"values": {"tissue": "kidney", "status": "tumor"},
                         "count": 57}, ...],            # seen in training
-      "scaler": {"log_input": false, "mean": [...], "std": [...]},
+      "scaler": {"log_input": false, "mean": [...], "std": [...],
+                 "marginals": "quantile" | "gaussian",  # the model's space (absent: gaussian)
+                 "n_knots": 128 | null, "floor": 0.0 | null},  # log2 values never below floor
       "model_config": {...}, "training": {"data_sha256": "...",
       "n_train": 700, "val_loss": 0.42, "epochs": 300, "best_epoch": 280},
       "created": "2026-11-25T14:00:00Z"

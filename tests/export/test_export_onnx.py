@@ -113,7 +113,9 @@ def test_metadata_round_trip(exported):
         (lab["name"], f"{lab['name']}_code", lab["values"], lab["counts"]) for lab in ckpt["labels"]
     ]
     assert meta["combinations"] == ckpt["combinations"]
-    assert meta["scaler"] == ckpt["scaler"]  # float32 values survive JSON exactly
+    # float32 values survive JSON exactly; the metadata adds the knot count (no table)
+    assert {k: v for k, v in meta["scaler"].items() if k != "n_knots"} == ckpt["scaler"]
+    assert meta["scaler"]["n_knots"] is None and meta["scaler"]["floor"] == 0.0
     assert meta["model_config"] == ckpt["model_config"]
     training = meta["training"]
     for key in ("data_sha256", "n_train", "epochs", "best_epoch", "val_loss"):
@@ -142,7 +144,12 @@ def test_learned_variance_export_takes_eps(exported_noisy):
     again, _ = session.run(["log_expression", "expression"], feed)
     assert np.array_equal(noisy, again)  # deterministic for fixed inputs
     mean, _ = session.run(["log_expression", "expression"], {**feed, "eps": 0 * feed["eps"]})
-    np.testing.assert_allclose(noisy - mean, feed["eps"] * noise_sd, atol=1e-4)
+    # log2 values are floored at 0 (a non-negative cohort): compare where neither is
+    above = (noisy > 0) & (mean > 0)
+    assert above.mean() > 0.3 and noisy.min() >= 0.0
+    np.testing.assert_allclose(
+        (noisy - mean)[above], (feed["eps"] * noise_sd)[above], atol=1e-4
+    )
     # the conditional prior is inside the graph: z = 0 differs between combinations
     z0 = {**feed, "z": 0 * feed["z"], "eps": 0 * feed["eps"]}
     z0["tissue_code"][:] = 0

@@ -300,6 +300,14 @@ def train(
             "real spread the decoder means miss) or none (decoder means, the paper)."
         ),
     ] = None,
+    marginals: Annotated[
+        str | None,
+        typer.Option(
+            help="Space the model learns in: quantile (each gene through its training "
+            "quantiles to normal scores, so generated marginals follow the real ones, zeros "
+            "included; the default recipe) or gaussian (standardized log2, the paper)."
+        ),
+    ] = None,
     select_every: Annotated[
         int | None,
         typer.Option(help="Epochs between model-selection scores with --keep balanced."),

@@ -4,7 +4,10 @@
 ``decoder(z, one_hot) -> standardized profile`` (the CVAE decoder, the WGAN-GP
 generator) and adds what makes the file self-contained: the one-hot encoding
 of integer label codes, optional observation noise ``eps * exp(0.5 * logvar)``,
-the inverse standardization to log2 space and the inverse of log2(x + 1).
+the inverse standardization, the inverse per-gene quantile map when the model
+learned in normal scores (``gexgen.data.marginals``: ``Phi`` by ``Erf``, the
+knot pair by ``Gather``), the floor of log2 values at 0 for a non-negative
+cohort, and the inverse of log2(x + 1).
 
 A row whose code of any label lies outside that label's vocabulary (``-1``,
 ``99``) comes out as NaN in both outputs, so that a caller of the raw graph
@@ -48,6 +51,11 @@ class GeneratorGraph(nn.Module):
         Calibrated offset per label combination and gene ``[n_combinations,
         n_genes]`` (standardized units), added to the decoder mean with or
         without noise.
+    quantiles
+        Per-gene quantile table ``[n_genes, n_knots]`` of a model that learned in
+        normal scores (``gexgen.data.marginals.from_gaussian``); None: log2 space.
+    floor
+        Smallest log2 value the graph returns (0 for a non-negative cohort); None: none.
     """
 
     def __init__(
@@ -60,6 +68,8 @@ class GeneratorGraph(nn.Module):
         factors: torch.Tensor | None = None,
         gains: torch.Tensor | None = None,
         offset: torch.Tensor | None = None,
+        quantiles: np.ndarray | None = None,
+        floor: float | None = None,
     ) -> None:
         super().__init__()
         self.decoder = decoder.eval()
@@ -79,6 +89,14 @@ class GeneratorGraph(nn.Module):
         self.by_combination = self.offset or self.noise_per_combination
         if offset is not None:
             self.register_buffer("mean_offset", offset.detach().float())
+        self.quantile = quantiles is not None
+        if quantiles is not None:
+            table = torch.as_tensor(np.asarray(quantiles, dtype=np.float32))
+            self.n_knots = int(table.shape[1])
+            self.register_buffer("knot_table", table.reshape(-1))
+            starts = torch.arange(table.shape[0], dtype=torch.int64) * self.n_knots
+            self.register_buffer("knot_starts", starts)
+        self.floor = None if floor is None else float(floor)
 
     @property
     def n_labels(self) -> int:
@@ -90,6 +108,17 @@ class GeneratorGraph(nn.Module):
         valid = ((codes >= 0) & (codes < sizes)).all(dim=1, keepdim=True)
         zero = torch.zeros((), dtype=torch.float32, device=codes.device)
         return torch.where(valid, zero, torch.full_like(zero, float("nan")))
+
+    def from_normal_scores(self, t: torch.Tensor) -> torch.Tensor:
+        """``gexgen.data.marginals.from_gaussian`` in graph operations."""
+        k = self.n_knots
+        pos = 0.5 * (1.0 + torch.erf(t * (2.0**-0.5))) * k - 0.5
+        index = torch.clamp(torch.floor(pos), 0.0, float(k - 2))
+        frac = pos - index
+        flat = index.to(torch.int64) + self.knot_starts
+        low = self.knot_table[flat]
+        high = self.knot_table[flat + 1]
+        return low + frac * (high - low)
 
     def forward(self, z: torch.Tensor, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         codes = torch.stack(inputs[: self.n_labels], dim=1)
@@ -108,6 +137,10 @@ class GeneratorGraph(nn.Module):
         elif self.noise_input:
             standardized = standardized + inputs[self.n_labels] * self.noise_scale
         log_expression = standardized * self.std + self.mean
+        if self.quantile:
+            log_expression = self.from_normal_scores(log_expression)
+        if self.floor is not None:
+            log_expression = torch.clamp(log_expression, min=self.floor)
         # pow(2, x) rather than exp2: the TorchScript fallback exporter has no exp2
         expression = torch.clamp(torch.pow(2.0, log_expression) - 1.0, min=0.0)
         return log_expression + nan_if_invalid, expression + nan_if_invalid

@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from gexgen import __version__
+from gexgen.data.preprocess import LogStandardScaler
 from gexgen.errors import GexgenError
 from gexgen.generator_format import (
     FORMAT_NAME,
@@ -60,6 +61,7 @@ def generator_metadata(
                 "log_input": bool(ckpt["scaler"]["log_input"]),
                 "mean": [float(v) for v in ckpt["scaler"]["mean"]],
                 "std": [float(v) for v in ckpt["scaler"]["std"]],
+                **_marginals_record(ckpt["scaler"]),
             },
             "model_config": dict(ckpt["model_config"]),
             "training": {
@@ -114,6 +116,18 @@ def metadata_json(meta: dict[str, Any]) -> str:
 def _json_safe(d: dict[str, Any]) -> dict[str, Any]:
     """Floats made finite-or-None, everything else str/int/bool as it is."""
     return {str(k): _finite_or_none(v) if isinstance(v, float) else v for k, v in d.items()}
+
+
+def _marginals_record(scaler: dict[str, Any]) -> dict[str, Any]:
+    """What the metadata says of the model's space: the marginal map's kind, its knot
+    count and the log2 floor (the quantile table itself lives in the graph)."""
+    fitted = LogStandardScaler.from_dict(scaler)
+    quantiles = fitted.quantiles_
+    return {
+        "marginals": fitted.marginals,
+        "n_knots": None if quantiles is None else int(quantiles.shape[1]),
+        "floor": fitted.floor_,
+    }
 
 
 def _finite_or_none(value: Any) -> float | None:

@@ -26,6 +26,7 @@ import torch
 
 from gexgen._atomic import atomic_path
 from gexgen._outputs import check_output_file
+from gexgen.data.preprocess import LogStandardScaler
 from gexgen.errors import GexgenError
 from gexgen.export.graph import GeneratorGraph
 from gexgen.export.metadata import generator_metadata, metadata_json
@@ -107,6 +108,7 @@ def export_generator(
         return dataclasses.replace(fp32, path=Path(out_path), precision="int8", int8=int8)
     ckpt = load_checkpoint(run_dir_or_checkpoint)
     decoder = decoder_from_checkpoint(ckpt)
+    scaler = LogStandardScaler.from_dict(ckpt["scaler"])
     logvar = getattr(decoder, "noise_logvar", None)  # calibrated, per combination and gene
     if logvar is None:
         logvar = getattr(decoder, "logvar", None)  # learned, per gene
@@ -119,6 +121,8 @@ def export_generator(
         factors=getattr(decoder, "noise_factors", None),
         gains=getattr(decoder, "noise_gains", None),
         offset=getattr(decoder, "noise_offset", None),
+        quantiles=scaler.quantiles_,
+        floor=scaler.floor_,
     )
     meta = generator_metadata(ckpt, noise_input=logvar is not None, exporter="", opset=opset)
     return export_graph(

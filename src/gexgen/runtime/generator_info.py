@@ -53,6 +53,7 @@ class GeneratorInfo:
             )
             lines.append(f"  {printable(label.name)} [{len(label.values)}]: {values}")
         lines.append(f"label combinations seen in training: {len(self.combinations)}")
+        lines.append(_space_line(meta.get("scaler")))
         training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
         lines.append(
             "provenance: "
@@ -71,6 +72,18 @@ class GeneratorInfo:
         )
         lines.extend(_training_lines(training))
         return "\n".join(lines)
+
+
+def _space_line(scaler: Any) -> str:
+    """How the model's space maps to log2 values: the marginal map and the floor."""
+    scaler = scaler if isinstance(scaler, dict) else {}
+    if scaler.get("marginals") == "quantile":
+        space = f"per-gene quantile map ({printable(scaler.get('n_knots'))} knots) to normal scores"
+    else:
+        space = "standardized log2"
+    floor = scaler.get("floor")
+    bound = "no floor" if floor is None else f"log2 values >= {printable(floor)}"
+    return f"model space: {space}; {bound}"
 
 
 def _training_lines(training: dict[str, Any]) -> list[str]:

@@ -101,6 +101,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "latent_temperature": 1.5,
         "latent_temperature_below": 25,
         "refit": True,
+        "marginals": "quantile",
     },
 }
 
@@ -196,6 +197,11 @@ class TrainConfig(DictConfig):
     # same lr schedule) on fitted + validation rows for that many epochs and ship those
     # weights (not under DP: a second training would spend the privacy budget twice)
     refit: bool = False
+    # the space the model learns in: "gaussian" standardizes log2 values (the paper);
+    # "quantile" first maps each gene through its training quantiles to normal scores,
+    # so generated marginals follow the real ones, point masses at 0 included
+    # (gexgen.data.marginals; not under DP: the quantiles are not noised)
+    marginals: Literal["gaussian", "quantile"] = "gaussian"
     select_every: int = 10  # epochs between model-selection scores (keep="balanced")
     dp_epsilon: float | None = None  # differential privacy budget (DP-SGD via Opacus)
     dp_delta: float | None = None  # DP delta (default 1 / n_train^1.1 when dp_epsilon is set)
@@ -291,6 +297,8 @@ class TrainConfig(DictConfig):
                 "learned_variance does not work with dp_epsilon (Opacus has no per-sample "
                 "gradient for the decoder's raw log-variance); use observation_noise='calibrated'"
             )
+        if self.marginals not in ("gaussian", "quantile"):
+            problems.append(f"marginals must be 'gaussian' or 'quantile', got {self.marginals!r}")
         if self.dp_delta is not None and self.dp_epsilon is None:
             problems.append("dp_delta needs dp_epsilon (--dp-epsilon E)")
         if not self.dp_max_grad_norm > 0:

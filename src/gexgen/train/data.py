@@ -99,7 +99,10 @@ def prepare_training_data(cohort_path: str | os.PathLike[str], config: TrainConf
         )
 
     x = np.asarray(adata.X.toarray() if hasattr(adata.X, "toarray") else adata.X)
-    scaler = LogStandardScaler(log_input=is_log_scaled(adata)).fit(x[fit_rows])
+    # under DP the quantile map would ship training quantiles un-noised: standardize only
+    marginals = config.marginals if config.dp_epsilon is None else "gaussian"
+    scaler = LogStandardScaler(log_input=is_log_scaled(adata), marginals=marginals)
+    scaler.fit(x[fit_rows])
     symbols = [str(s) for s in adata.var_names]
     if "entrez_id" in adata.var.columns:
         entrez = [None if pd.isna(e) else int(e) for e in adata.var["entrez_id"]]
