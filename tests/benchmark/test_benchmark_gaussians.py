@@ -75,3 +75,11 @@ def test_benchmark_table_shows_the_gaussian_baselines_on_every_metric(tmp_path: 
     want = model.sample(data.test_labels, seed=1)
     np.testing.assert_array_equal(synth[data.genes].to_numpy(np.float32), want)
     assert "Health Privacy Challenge" in results["models"]["mvn"]["details"]["what"]
+
+
+def test_the_cli_default_model_list_is_the_library_default():
+    from gexgen.benchmark import DEFAULT_MODELS
+    from gexgen.cli.benchmark_commands import _MODELS
+
+    assert tuple(_MODELS.split(",")) == DEFAULT_MODELS
+    assert DEFAULT_MODELS[-3:] == GAUSSIANS

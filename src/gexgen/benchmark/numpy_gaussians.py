@@ -3,7 +3,10 @@
 Like ``gaussian`` (:func:`gexgen.benchmark.models.run_gaussian`), each is fitted
 on log2(x + 1) of the fit rows, draws one profile per test row with the test
 split's labels, and is timed drawing ``throughput_samples`` expression
-profiles in the training label mix. Definitions: :mod:`gexgen.baselines.mvn`,
+profiles in the training label mix. Fit and draws run with one BLAS thread:
+after another model's scoring (scikit-learn / numba OpenMP threads in the same
+process) the lowrank fit on the L1000 cohort took 1.6-6.6 s with two OpenBLAS
+threads and 0.3 s with one. Definitions: :mod:`gexgen.baselines.mvn`,
 :mod:`gexgen.baselines.lowrank_gaussian` and ``docs/baselines.md``.
 """
 
@@ -14,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from gexgen.benchmark.models import BenchmarkData, Log, ModelOutput, _rate, _timed
+from gexgen.metrics._config import single_blas_thread
 
 __all__ = ["run_numpy_gaussian"]
 
@@ -62,12 +66,14 @@ def run_numpy_gaussian(
     fit_x = data.to_log2(data.x[data.fit_rows])
     fit_labels = data.labels.iloc[data.fit_rows].reset_index(drop=True)
     log(f"  fitting {name} per label combination on {len(fit_x)} rows (standardized log2)")
-    model, fit_s = _timed(lambda: _fit(name, fit_x, fit_labels, data, cfg))
-    log2 = model.sample(data.test_labels, seed=cfg.seed)
+    with single_blas_thread():
+        model, fit_s = _timed(lambda: _fit(name, fit_x, fit_labels, data, cfg))
+        log2 = model.sample(data.test_labels, seed=cfg.seed)
     n = cfg.throughput_samples
 
     def draw_expression() -> np.ndarray:
-        x, _ = model.sample_like_training(n, seed=cfg.seed + 1)
+        with single_blas_thread():
+            x, _ = model.sample_like_training(n, seed=cfg.seed + 1)
         return np.exp2(x, dtype=np.float32) - np.float32(1.0)
 
     _, seconds = _timed(draw_expression)
