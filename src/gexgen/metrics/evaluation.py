@@ -385,6 +385,12 @@ def _privacy_section(
         )
     except GexgenError as exc:
         section["reference"]["gaussian"] = {"skipped": str(exc)}
+    from gexgen.metrics._attack_section import attack_section  # the attack family
+
+    section["attacks"] = attack_section(
+        train_x, train_labels, real_scan.sample, real_scan.sample_labels, synth_scan.sample,
+        synth_scan.sample_labels, label_cols, seed=config.seed, n_draws=draws,
+    )  # fmt: skip
     return section
 
 
