@@ -221,6 +221,14 @@ def check(
     max_mia_auc: Annotated[
         float | None, _gate("Fail when the membership-inference AUC is above this (0.5 = no leak).")
     ] = None,
+    max_attack_auc: Annotated[
+        float | None,
+        _gate("Fail when the worst membership-inference attack's AUC is above this (0.5 ideal)."),
+    ] = None,
+    max_attack_tpr_at_1pct_fpr: Annotated[
+        float | None,
+        _gate("Fail when the worst attack's true-positive rate at 1% false positives is above."),
+    ] = None,
     max_closer_to_train: Annotated[
         float | None,
         _gate("Fail when the share of synthetic profiles nearest a training profile is above."),
@@ -283,6 +291,8 @@ def check(
         "max_detection_auc_nonlinear": max_detection_auc_nonlinear,
         "max_marginal_ks": max_marginal_ks,
         "max_mia_auc": max_mia_auc,
+        "max_attack_auc": max_attack_auc,
+        "max_attack_tpr_at_1pct_fpr": max_attack_tpr_at_1pct_fpr,
         "max_closer_to_train": max_closer_to_train,
         "min_dcr_ratio": min_dcr_ratio,
         "max_dcr_below_p5": max_dcr_below_p5,
