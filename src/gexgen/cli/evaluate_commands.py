@@ -103,6 +103,15 @@ def evaluate(
             "synthetic ones per class, 5 seeds (about 20 s on the demo cohort)."
         ),
     ] = False,
+    attack_generator: Annotated[
+        bool,
+        typer.Option(
+            "--attack-generator",
+            help="With --model: also attack the .onnx file itself (the nearest of 5,000 "
+            "decoder outputs per label combination, members vs held-out; about 10 s on the "
+            "L1000 cohort) into privacy.attacks.generator_file.",
+        ),
+    ] = False,
     scheduler: Annotated[
         str | None,
         typer.Option(
@@ -148,6 +157,7 @@ def evaluate(
         space=space,
         synthetic_space=synthetic_space,
         augmentation=augmentation,
+        attack_generator=attack_generator,
     )
     if scheduler is not None or (synthetic is not None and synthetic.is_dir()):
         if synthetic is None or not synthetic.is_dir():

@@ -114,3 +114,37 @@ def attack_section(
     section["n_train"], section["n_holdout"] = len(train), len(holdout)
     section["seconds"] = round(time.perf_counter() - start, 2)
     return section
+
+
+def generator_file_section(
+    model: Any,
+    real_train: Any,
+    holdout: np.ndarray,
+    holdout_labels: pd.DataFrame,
+    genes: list[str],
+    *,
+    seed: int = 0,
+    n_draws: int = 5,
+    draws_per_combination: int | None = None,
+) -> dict[str, Any]:
+    """``privacy.attacks.generator_file``: :mod:`~gexgen.metrics.attacks.generator_file`.
+
+    ``real_train`` is the evaluation's train split (``.values``, ``.labels``);
+    it and ``holdout`` are log2 rows over ``genes``; ``model`` None (a
+    synthetic file was scored) gives a ``skipped`` entry.
+    """
+    from gexgen.metrics.attacks.generator_file import (
+        DRAWS_PER_COMBINATION,
+        generator_file_attack,
+    )
+
+    if model is None:
+        return {"skipped": "the attack on the generator file needs it: give --model"}
+    try:
+        return generator_file_attack(
+            model, real_train.values, real_train.labels, holdout, holdout_labels, genes=genes,
+            seed=seed, n_draws=n_draws,
+            draws_per_combination=draws_per_combination or DRAWS_PER_COMBINATION,
+        )  # fmt: skip
+    except GexgenError as exc:
+        return {"skipped": str(exc)}
