@@ -36,3 +36,36 @@ def attack_lines(privacy: Any) -> list[str]:
             f"(Gaussian {_f(fg.get('auc'))}, {_f(fg.get('tpr_at_1pct_fpr'))})"
         )
     return lines
+
+
+def attack_rows(privacy: Any) -> list[tuple[str, str, str]]:
+    """(figure, value, references) rows of the report's table for ``privacy.attacks``."""
+    a = privacy.get("attacks") if isinstance(privacy, dict) else None
+    if not isinstance(a, dict) or "worst_auc" not in a:
+        return []
+    refs = a.get("reference") or {}
+    g, h = refs.get("gaussian") or {}, refs.get("holdout_half") or {}
+    rows = [
+        (
+            f"worst membership-inference attack AUC ({a['worst_auc_attack']})",
+            _f(a["worst_auc"]),
+            f"gaussian: {_f(g.get('worst_auc'))}; holdout half: {_f(h.get('worst_auc'))}",
+        ),
+        (
+            f"worst attack TPR at 1% FPR ({a['worst_tpr_at_1pct_fpr_attack']})",
+            _f(a["worst_tpr_at_1pct_fpr"]),
+            f"gaussian: {_f(g.get('worst_tpr_at_1pct_fpr'))}; holdout half: "
+            f"{_f(h.get('worst_tpr_at_1pct_fpr'))}",
+        ),
+    ]
+    f = a.get("generator_file")
+    if isinstance(f, dict) and "auc" in f:
+        fg = (f.get("reference") or {}).get("gaussian") or {}
+        rows.append(
+            (
+                f"attack on the generator file AUC / TPR at 1% FPR ({f['mode']})",
+                f"{_f(f['auc'])} / {_f(f['tpr_at_1pct_fpr'])}",
+                f"gaussian: {_f(fg.get('auc'))} / {_f(fg.get('tpr_at_1pct_fpr'))}",
+            )
+        )
+    return rows
