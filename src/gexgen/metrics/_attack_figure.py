@@ -33,7 +33,7 @@ def attack_roc_figure(evaluation: Evaluation) -> str:
         if not roc:
             continue
         fpr = np.maximum(np.asarray(roc["fpr"], dtype=float), low)
-        label = f"{plain_text(name)} (AUC {figures['auc']:.3f})"
+        label = f"{plain_text(name)} (mean AUC {figures['auc']:.3f})"
         ax.step(fpr, np.asarray(roc["tpr"], dtype=float), where="post", lw=1.3, label=label)
     grid = np.geomspace(low, 1.0, 50)
     ax.plot(grid, grid, color="grey", ls="--", lw=1, label="chance")

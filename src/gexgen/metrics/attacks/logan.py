@@ -7,7 +7,7 @@ rows makes them look synthetic. The classifier is scikit-learn's logistic
 regression on the standardized genes (L2, C = ``C``), fitted on every
 synthetic and reference profile with balanced class weights (on the shared
 L1000 cohort this was stronger than equal-count subsampling, AUC 0.593 vs
-0.529, and than a 64-64 MLP, 0.572; see docs/attacks.md).
+0.554, and than a 64-64 MLP, 0.553; benchmarks/attacks_variants.py).
 """
 
 from __future__ import annotations
