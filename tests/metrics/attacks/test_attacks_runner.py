@@ -98,3 +98,12 @@ def test_attack_section_reads_beside_its_references():
     assert roc["fpr"][0] == 0.0 and roc["tpr"][-1] == 1.0
     tiny = attack_section(train, tl, holdout[:3], hl[:3], train, tl, ["tissue"], n_draws=1)
     assert "4 held-out" in tiny["skipped"]
+
+
+def test_attack_section_without_label_columns():
+    train, tl = _cohort(120, 8)
+    holdout, hl = _cohort(60, 9)
+    section = attack_section(train, tl, holdout, hl, train + 0.01, tl, [], n_draws=1)
+    assert section["attacks"]["confidence"]["auc"] == 0.5  # one class: every score 1
+    assert section["worst_auc"] > 0.95 and "worst_auc" in section["reference"]["gaussian"]
+    assert section["n_train"] == 120 and section["seconds"] >= 0
