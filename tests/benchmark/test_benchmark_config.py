@@ -22,9 +22,11 @@ def test_defaults_are_the_published_budgets_and_quick_is_smaller():
     full, quick = BenchmarkConfig(), BenchmarkConfig.quick()
     assert PAPER_MODELS == ("cvae", "wgan-gp", "ctgan", "tvae")
     assert full.models == DEFAULT_MODELS  # the paper's CVAE beside gexgen's default
-    assert DEFAULT_MODELS == ("cvae", "gexgen", "wgan-gp", "tvae", "ctgan", "gaussian")
-    assert MODEL_NAMES == ("gexgen", "cvae-fast", *PAPER_MODELS, "gaussian")
-    assert [full.epochs_of(m) for m in MODEL_NAMES] == [250, 250, 1400, 2000, 300, 300, None]
+    gaussians = ("mvn", "lowrank", "gaussian")
+    assert DEFAULT_MODELS == ("cvae", "gexgen", "wgan-gp", "tvae", "ctgan", *gaussians)
+    assert MODEL_NAMES == ("gexgen", "cvae-fast", *PAPER_MODELS, *gaussians)
+    epochs = [full.epochs_of(m) for m in MODEL_NAMES]
+    assert epochs == [250, 250, 1400, 2000, 300, 300, None, None, None]
     assert all(quick.epochs_of(m) < full.epochs_of(m) for m in PAPER_MODELS)
     assert quick.epochs_of("cvae-fast") == 250  # the recipe is already quick
     assert quick.quick_preset and not full.quick_preset
@@ -49,8 +51,9 @@ def test_parse_models_lists_valid_names_on_error():
 
 def test_parse_epochs_and_with_epochs():
     assert parse_epochs("7", ("cvae", "tvae", "gaussian")) == {"cvae": 7, "tvae": 7}
-    with pytest.raises(GexgenError, match="without epochs"):
-        parse_epochs("gaussian=3", MODEL_NAMES)
+    for name in ("gaussian", "mvn", "lowrank"):
+        with pytest.raises(GexgenError, match=f"{name} is fitted without epochs"):
+            parse_epochs(f"{name}=3", MODEL_NAMES)
     assert parse_epochs("cvae=3, wgan-gp=4", MODEL_NAMES) == {"cvae": 3, "wgan-gp": 4}
     for bad, match in (("x", "must be a number"), ("cvae=0", ">= 1"), ("gan=3", "unknown model")):
         with pytest.raises(GexgenError, match=match):

@@ -62,7 +62,7 @@ def test_results_json_has_every_model_and_metric(bench):
     assert on_disk["table_text"] == results["table_text"]
     assert results["failed"] == []
     assert list(on_disk["models"]) == [
-        "gexgen", "cvae-fast", "cvae", "wgan-gp", "ctgan", "tvae", "gaussian"
+        "gexgen", "cvae-fast", "cvae", "wgan-gp", "ctgan", "tvae", "mvn", "lowrank", "gaussian"
     ]  # fmt: skip
     n_test = on_disk["split"]["n_test"]
     assert n_test == int((anndata.read_h5ad(cohort).obs["split"] == "test").sum())
@@ -90,6 +90,8 @@ def test_results_json_has_every_model_and_metric(bench):
         "wgan-gp",
         "ctgan",
         "tvae",
+        "mvn",
+        "lowrank",
         "gaussian",
     ]
     assert "MIA AUC" in on_disk["table_text"].splitlines()[0]
@@ -99,7 +101,7 @@ def test_generators_draw_the_test_label_counts_exactly(bench):
     cohort, out, results = bench
     test = anndata.read_h5ad(cohort).obs.query("split == 'test'")
     want = test[["tissue", "status"]].astype(str).value_counts().sort_index()
-    for name in ("gexgen", "cvae-fast", "cvae", "wgan-gp", "gaussian"):
+    for name in ("gexgen", "cvae-fast", "cvae", "wgan-gp", "mvn", "lowrank", "gaussian"):
         synth = pd.read_parquet(out / results["models"][name]["synthetic"])
         got = synth[["tissue", "status"]].astype(str).value_counts().sort_index()
         pd.testing.assert_series_equal(got, want, check_names=False)

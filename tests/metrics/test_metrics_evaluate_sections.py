@@ -144,7 +144,7 @@ def test_dollar_labels_do_not_break_the_figures(toy, tmp_path):
     assert not [n for n in m["notes"] if "not drawn" in n], m["notes"]
     figures = sorted(p.name for p in (out / "figures").iterdir())
     assert figures == [
-        "dispersion.png", "distance_to_closest_record.png", "fold_changes.png",
+        "attack_roc.png", "dispersion.png", "distance_to_closest_record.png", "fold_changes.png",
         "gene_correlation.png", "gene_moments.png", "probe_top_genes.png", "umap_origin.png",
         "umap_status.png", "umap_tissue.png",
     ]  # fmt: skip

@@ -12,6 +12,7 @@ __all__ = [
     "MODEL_NAMES",
     "PAPER_MODELS",
     "DEFAULT_MODELS",
+    "GAUSSIAN_MODELS",
     "PAPER_GAMMA",
     "BenchmarkConfig",
     "parse_models",
@@ -25,8 +26,11 @@ PAPER_MODELS: tuple[str, ...] = ("cvae", "wgan-gp", "ctgan", "tvae")
 # "gaussian": a class-conditional Gaussian (per-gene mean and std per label
 # combination), fitted in a second: the privacy reference, a model that learns
 # only class-level statistics (gexgen.metrics.gaussian_baseline)
-DEFAULT_MODELS: tuple[str, ...] = ("cvae", "gexgen", "wgan-gp", "tvae", "ctgan", "gaussian")
-MODEL_NAMES: tuple[str, ...] = ("gexgen", "cvae-fast", *PAPER_MODELS, "gaussian")
+# "mvn" / "lowrank": the bar a learned model must clear (gexgen.baselines.mvn, the 2025
+# Health Privacy Challenge's multivariate normal; gexgen.baselines.lowrank_gaussian)
+GAUSSIAN_MODELS: tuple[str, ...] = ("mvn", "lowrank", "gaussian")
+DEFAULT_MODELS: tuple[str, ...] = ("cvae", "gexgen", "wgan-gp", "tvae", "ctgan", *GAUSSIAN_MODELS)
+MODEL_NAMES: tuple[str, ...] = ("gexgen", "cvae-fast", *PAPER_MODELS, *GAUSSIAN_MODELS)
 # Bong & Oh 2023, Table 2: gamma on the held-out test set (9,146 samples, 15 tissues)
 PAPER_GAMMA: dict[str, float] = {"cvae": 0.984, "wgan-gp": 0.978, "ctgan": 0.592, "tvae": 0.887}
 # the field holding each model's maximum epochs
@@ -62,6 +66,7 @@ class BenchmarkConfig:
     tabular_batch_size: int = 500  # CTGAN / TVAE batch (the package's default)
     share_transformer: bool = True  # fit CTGAN/TVAE's data transformer once (deterministic)
     throughput_samples: int = 5_000  # profiles drawn to measure sampling speed
+    lowrank_factors: int = 32  # lowrank: shared within-combination factors (k)
     seed: int = 0  # seeds every model, the sampling and the metrics
     device: str = "auto"  # torch device for the CVAE and WGAN-GP
     threads: int | None = None  # torch / onnxruntime threads (None = library default)
@@ -72,7 +77,7 @@ class BenchmarkConfig:
         object.__setattr__(self, "models", parse_models(self.models))
         object.__setattr__(self, "conditions", tuple(self.conditions))
         problems = []
-        for name in (*EPOCH_FIELDS.values(), "throughput_samples"):
+        for name in (*EPOCH_FIELDS.values(), "throughput_samples", "lowrank_factors"):
             value = getattr(self, name)
             if isinstance(value, bool) or int(value) != value or value < 1:
                 problems.append(f"{name} must be a positive integer, got {value!r}")
@@ -107,7 +112,7 @@ class BenchmarkConfig:
         return cls(**{**preset, **changes})
 
     def epochs_of(self, model: str) -> int | None:
-        """The model's maximum epochs; None for a model fitted without epochs (gaussian)."""
+        """The model's maximum epochs; None for a model fitted without epochs (the Gaussians)."""
         return int(getattr(self, EPOCH_FIELDS[model])) if model in EPOCH_FIELDS else None
 
     def with_epochs(self, epochs: dict[str, int]) -> BenchmarkConfig:
@@ -155,7 +160,7 @@ def parse_epochs(text: str, models: tuple[str, ...]) -> dict[str, int]:
             if name not in EPOCH_FIELDS:
                 raise GexgenError(
                     f"unknown model {name!r} in --epochs; valid: {', '.join(EPOCH_FIELDS)}"
-                    + (" (gaussian is fitted without epochs)" if name == "gaussian" else "")
+                    + (f" ({name} is fitted without epochs)" if name in GAUSSIAN_MODELS else "")
                 )
             out[name] = _positive(int(value))
     except ValueError as exc:

@@ -328,10 +328,28 @@ def run_gaussian(
     )
 
 
+def run_mvn(data: BenchmarkData, cfg: Any, out_dir: Path, log: Log, progress: bool) -> ModelOutput:
+    """The challenge's multivariate normal (gexgen.baselines.mvn), fitted on the fit rows."""
+    from gexgen.benchmark.numpy_gaussians import run_numpy_gaussian
+
+    return run_numpy_gaussian("mvn", data, cfg, log)
+
+
+def run_lowrank(
+    data: BenchmarkData, cfg: Any, out_dir: Path, log: Log, progress: bool
+) -> ModelOutput:
+    """The class-conditional low-rank Gaussian (gexgen.baselines.lowrank_gaussian)."""
+    from gexgen.benchmark.numpy_gaussians import run_numpy_gaussian
+
+    return run_numpy_gaussian("lowrank", data, cfg, log)
+
+
 MODEL_RUNNERS: dict[str, Callable[..., ModelOutput]] = {
     "gexgen": run_gexgen,
     "cvae-fast": run_cvae_fast,
     "cvae": run_cvae,
     "wgan-gp": run_wgan,
     "gaussian": run_gaussian,
+    "mvn": run_mvn,
+    "lowrank": run_lowrank,
 }

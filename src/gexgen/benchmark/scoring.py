@@ -92,6 +92,9 @@ def reference_row(metrics: dict[str, Any]) -> dict[str, Any]:
         "closer_to_train_share": _get(metrics, "privacy", "closer_to_train_chance"),
         # detection: the logistic probe on real train vs test rows
         "detection_auc": _get(metrics, "detection", "reference", "auc"),
+        # attacks: the same attacks with held-out real profiles as the synthetic set
+        "attack_auc": _get(metrics, *_ATTACKS_HALF, "worst_auc"),
+        "attack_tpr_1pct": _get(metrics, *_ATTACKS_HALF, "worst_tpr_at_1pct_fpr"),
     }
     for key, path in _SECTION_COLUMNS.items():  # dispersion, DE, augmentation: their own
         if path[0] != "privacy":
@@ -100,6 +103,7 @@ def reference_row(metrics: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+_ATTACKS_HALF = ("privacy", "attacks", "reference", "holdout_half")
 # the newer sections' headline figures: table key -> path in metrics.json
 _SECTION_COLUMNS: dict[str, tuple[str, ...]] = {
     "detection_auc_nonlinear": ("detection", "nonlinear", "auc"),
@@ -107,6 +111,8 @@ _SECTION_COLUMNS: dict[str, tuple[str, ...]] = {
     "mia_auc": ("privacy", "mia_auc"),
     "closer_to_train_share": ("privacy", "closer_to_train_share"),
     "dcr_median_ratio": ("privacy", "dcr_median_ratio"),
+    "attack_auc": ("privacy", "attacks", "worst_auc"),  # the worst attack and its TPR@1%FPR
+    "attack_tpr_1pct": ("privacy", "attacks", "worst_tpr_at_1pct_fpr"),
     "std_ratio_median": ("dispersion", "std_ratio_median"),
     "lfc_r": ("de", "lfc_r"),
     "top50_recall": ("de", "top50_recall"),
@@ -134,6 +140,8 @@ _COLUMNS: list[tuple[str, str, str]] = [
     ("mia_auc", "MIA AUC", ".3f"),
     ("closer_to_train_share", "closer", ".3f"),
     ("dcr_median_ratio", "DCR ratio", ".3f"),
+    ("attack_auc", "atk AUC", ".3f"),
+    ("attack_tpr_1pct", "atk TPR1%", ".3f"),
     ("std_ratio_median", "std ratio", ".3f"),
     ("lfc_r", "LFC r", ".3f"),
     ("top50_recall", "top50", ".2f"),

@@ -11,7 +11,7 @@ import typer
 from gexgen.cli._errors import user_errors
 
 # = gexgen.benchmark.DEFAULT_MODELS (kept import-free)
-_MODELS = "cvae,gexgen,wgan-gp,tvae,ctgan,gaussian"
+_MODELS = "cvae,gexgen,wgan-gp,tvae,ctgan,mvn,lowrank,gaussian"
 
 
 @user_errors
@@ -26,7 +26,9 @@ def benchmark(
         typer.Option(
             help=f"Comma-separated models, in table order (of cvae-fast,{_MODELS}; cvae is "
             "the paper's CVAE, gexgen gexgen's default recipe, cvae-fast its decoder-means "
-            "fast recipe, gaussian a class-conditional Gaussian (the privacy reference))."
+            "fast recipe, gaussian a class-conditional Gaussian (the privacy reference), mvn "
+            "the 2025 Health Privacy Challenge's multivariate normal, lowrank a low-rank "
+            "class-conditional Gaussian)."
         ),
     ] = _MODELS,
     quick: Annotated[

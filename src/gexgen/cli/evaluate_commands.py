@@ -103,6 +103,15 @@ def evaluate(
             "synthetic ones per class, 5 seeds (about 20 s on the demo cohort)."
         ),
     ] = False,
+    attack_generator: Annotated[
+        bool,
+        typer.Option(
+            "--attack-generator",
+            help="With --model: also attack the .onnx file itself (the nearest of 5,000 "
+            "decoder outputs per label combination, members vs held-out; about 10 s on the "
+            "L1000 cohort) into privacy.attacks.generator_file.",
+        ),
+    ] = False,
     scheduler: Annotated[
         str | None,
         typer.Option(
@@ -148,6 +157,7 @@ def evaluate(
         space=space,
         synthetic_space=synthetic_space,
         augmentation=augmentation,
+        attack_generator=attack_generator,
     )
     if scheduler is not None or (synthetic is not None and synthetic.is_dir()):
         if synthetic is None or not synthetic.is_dir():
@@ -221,6 +231,14 @@ def check(
     max_mia_auc: Annotated[
         float | None, _gate("Fail when the membership-inference AUC is above this (0.5 = no leak).")
     ] = None,
+    max_attack_auc: Annotated[
+        float | None,
+        _gate("Fail when the worst membership-inference attack's AUC is above this (0.5 ideal)."),
+    ] = None,
+    max_attack_tpr_at_1pct_fpr: Annotated[
+        float | None,
+        _gate("Fail when the worst attack's true-positive rate at 1% false positives is above."),
+    ] = None,
     max_closer_to_train: Annotated[
         float | None,
         _gate("Fail when the share of synthetic profiles nearest a training profile is above."),
@@ -283,6 +301,8 @@ def check(
         "max_detection_auc_nonlinear": max_detection_auc_nonlinear,
         "max_marginal_ks": max_marginal_ks,
         "max_mia_auc": max_mia_auc,
+        "max_attack_auc": max_attack_auc,
+        "max_attack_tpr_at_1pct_fpr": max_attack_tpr_at_1pct_fpr,
         "max_closer_to_train": max_closer_to_train,
         "min_dcr_ratio": min_dcr_ratio,
         "max_dcr_below_p5": max_dcr_below_p5,

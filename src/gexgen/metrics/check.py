@@ -71,6 +71,16 @@ GATES: dict[str, Gate] = {
     "max_mia_auc": Gate(
         "mia_auc", "privacy", ("privacy", "mia_auc"), "<=", help="membership inference"
     ),
+    "max_attack_auc": Gate(
+        "attack_auc", "privacy", ("privacy", "attacks", "worst_auc"), "<=", help="worst attack"
+    ),
+    "max_attack_tpr_at_1pct_fpr": Gate(
+        "attack_tpr_at_1pct_fpr",
+        "privacy",
+        ("privacy", "attacks", "worst_tpr_at_1pct_fpr"),
+        "<=",
+        help="worst attack's true-positive rate at 1% false positives",
+    ),
     "max_closer_to_train": Gate(
         "closer_to_train_share",
         "privacy",
@@ -169,6 +179,8 @@ def _reference(metrics: dict[str, Any], gate: Gate) -> float | None:
     """The figure a gated value is read against: gamma's ceiling, a section's reference."""
     if gate.name == "gamma":
         value = _lookup(metrics, ("gamma_ceiling", "gamma"))
+    elif gate.path[:2] == ("privacy", "attacks"):  # the Gaussian's worst attack
+        value = _lookup(metrics, ("privacy", "attacks", "reference", "gaussian", gate.path[-1]))
     elif gate.metric == "privacy":
         value = _lookup(metrics, ("privacy", "reference", "gaussian", gate.path[-1]))
     else:

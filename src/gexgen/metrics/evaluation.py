@@ -100,6 +100,7 @@ class EvaluateConfig:
     augmentation: bool = False  # also score augmentation (a few-shot classifier; slower)
     augmentation_per_class: int = 100  # synthetic profiles added per class
     augmentation_seeds: int = 5  # seeded draws averaged per k
+    attack_generator: bool = False  # with a model: also attack the .onnx file (latent search)
 
     def __post_init__(self) -> None:
         """Refuse bad sizes at once, before any data is read."""
@@ -385,6 +386,12 @@ def _privacy_section(
         )
     except GexgenError as exc:
         section["reference"]["gaussian"] = {"skipped": str(exc)}
+    from gexgen.metrics._attack_section import attack_section  # the attack family
+
+    section["attacks"] = attack_section(
+        train_x, train_labels, real_scan.sample, real_scan.sample_labels, synth_scan.sample,
+        synth_scan.sample_labels, label_cols, seed=config.seed, n_draws=draws,
+    )  # fmt: skip
     return section
 
 
@@ -567,6 +574,14 @@ def compute_metrics(
             train, real_train, real_scan, synth_scan, label_cols, config
         )
         notes.extend(_privacy_notes(metrics["privacy"]))
+        if config.attack_generator and "attacks" in metrics["privacy"]:
+            from gexgen.metrics._attack_section import generator_file_section
+
+            say("privacy: the attack on the generator file (latent search through the graph)")
+            metrics["privacy"]["attacks"]["generator_file"] = generator_file_section(
+                model, real_train, real_scan.sample, real_scan.sample_labels, genes,
+                seed=config.seed, n_draws=config.privacy_draws,
+            )  # fmt: skip
     # dispersion, differential expression, augmentation (each beside train vs test)
     if "dispersion" in config.metrics:
         say("dispersion: synthetic / real per-gene standard deviation")

@@ -29,6 +29,8 @@ import numpy as np
 
 from gexgen._atomic import atomic_path
 from gexgen.metrics import _probe_report, figures
+from gexgen.metrics._attack_figure import attack_roc_figure
+from gexgen.metrics._attack_summary import attack_rows
 from gexgen.metrics.figures import plain_text, umap_embedding
 
 if TYPE_CHECKING:
@@ -187,6 +189,7 @@ def _metric_rows(m: dict[str, Any]) -> list[tuple[str, str, str]]:
         )
     if isinstance(m.get("privacy"), dict):
         rows.extend(_privacy_rows(m["privacy"]))
+        rows.extend(attack_rows(m["privacy"]))  # privacy.attacks: the worst attack, the .onnx
     return rows
 
 
@@ -278,6 +281,9 @@ def _figures(evaluation: Evaluation, config: EvaluateConfig) -> list[tuple[str, 
         out.append(
             ("augmentation", "Augmentation curve", lambda: figures.augmentation_figure(evaluation))
         )
+    if ((m.get("privacy") or {}).get("attacks") or {}).get("attacks"):
+        roc = ("attack_roc", "Membership-inference attacks: ROC at log-scaled false-positive rate")
+        out.append((*roc, lambda: attack_roc_figure(evaluation)))
     if isinstance(m.get("privacy"), dict):
         hist = m["privacy"].get("dcr_histogram") or {}
         if hist.get("edges"):

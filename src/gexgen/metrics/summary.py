@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gexgen.metrics._attack_summary import attack_lines
+
 __all__ = ["summary_lines"]
 
 
@@ -94,6 +96,7 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
         o = metrics["gene_moments"]["overall"]
         lines.append(f"per-gene mean r {_fmt(o['mean_r'])}, std r {_fmt(o['std_r'])}")
     lines.extend(_privacy_lines(metrics.get("privacy")))
+    lines.extend(attack_lines(metrics.get("privacy")))
     if "dispersion" in metrics:
         d, ref = metrics["dispersion"], metrics["dispersion"].get("reference") or {}
         lines.append(
