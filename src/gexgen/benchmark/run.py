@@ -118,7 +118,7 @@ def run_benchmark(
     )
     previous_threads = _set_threads(config.threads)
     try:
-        return _run_models(data, out_dir, config, progress, command, log)
+        return _run_models(data, out_dir, config, progress, command, log, overwrite)
     finally:
         _set_threads(previous_threads)
 
@@ -130,6 +130,7 @@ def _run_models(
     progress: bool,
     command: str | None,
     log: Callable[[str], None],
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     from gexgen.baselines import TransformerCache
     from gexgen.benchmark.html_page import render_page, umap_figure_png, umap_panel
@@ -210,14 +211,17 @@ def _run_models(
         "total_seconds": time.perf_counter() - start_all,
     }
     umap_png = umap_figure_png(panels) if panels else None
+    # without --overwrite each file is created at its rename: one another run wrote
+    # meanwhile is kept and this run fails (never a silent replacement)
+    exclusive = not overwrite
     if umap_png is not None:
-        with atomic_path(out_dir / UMAP_NAME) as tmp:
+        with atomic_path(out_dir / UMAP_NAME, exclusive=exclusive) as tmp:
             tmp.write_bytes(umap_png)
-    with atomic_path(out_dir / TABLE_NAME) as tmp:
+    with atomic_path(out_dir / TABLE_NAME, exclusive=exclusive) as tmp:
         tmp.write_text(results["table_text"] + "\n")
-    with atomic_path(out_dir / PAGE_NAME) as tmp:
+    with atomic_path(out_dir / PAGE_NAME, exclusive=exclusive) as tmp:
         tmp.write_text(render_page(results, umap_png), encoding="utf-8")
-    with atomic_path(out_dir / RESULTS_NAME) as tmp:
+    with atomic_path(out_dir / RESULTS_NAME, exclusive=exclusive) as tmp:
         tmp.write_text(json.dumps(results, indent=2, default=json_default) + "\n")
     return results
 
