@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_cohort
+from conftest import make_cohort, one_error_line
 from gexgen.errors import GexgenError
 
 OTHER = b"the other run's output"
@@ -154,3 +154,80 @@ def test_every_demo_step_is_asked_not_to_replace_without_overwrite(tmp_path, mon
         assert asked == dict.fromkeys(
             ("data", "train", "export", "generate", "evaluate"), overwrite
         )
+
+
+# ------------------------------------------------ one generate per dataset folder
+def test_generate_refuses_a_dataset_folder_another_generate_holds(cli, generator, tmp_path):
+    import fcntl
+    import os
+
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    fd = os.open(folder / ".gexgen-dataset.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running `gexgen generate DIR/` holds it
+    try:
+        err = one_error_line(
+            cli("generate", generator, "--n", 30, "--out", f"{folder}/", "--no-progress")
+        )
+    finally:
+        os.close(fd)
+    assert "in use by another gexgen generate" in err and str(folder) in err
+    assert sorted(p.name for p in folder.iterdir()) == [".gexgen-dataset.lock"]
+
+
+def test_a_second_generate_into_the_same_folder_is_refused_meanwhile(
+    generator, tmp_path, monkeypatch
+):
+    """Started while the first one writes its manifest: refused; the first completes."""
+    gd = importlib.import_module("gexgen.distributed.generate_dataset")
+    folder = tmp_path / "ds"
+    second: list[str] = []
+    real_write_manifest = gd.write_manifest
+
+    def write_while_another_generate_starts(*args, **kwargs):
+        if not second:
+            second.append("started")
+            try:
+                gd.generate(generator, folder, 30, seed=1, workers=1, progress=False)
+                second.append("ran")
+            except GexgenError as exc:
+                second.append(str(exc))
+        return real_write_manifest(*args, **kwargs)
+
+    monkeypatch.setattr(gd, "write_manifest", write_while_another_generate_starts)
+    manifest = gd.generate(
+        generator, folder, 30, seed=0, partition_rows=10, workers=1, progress=False
+    )
+    assert len(second) == 2 and "in use by another gexgen generate" in second[1], second
+    assert str(folder) in second[1]
+    assert manifest["complete"] and manifest["seed"] == 0
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "_manifest.json", "part-000000.parquet", "part-000001.parquet", "part-000002.parquet",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ["benchmark", "tune"])
+def test_benchmark_and_tune_refuse_a_folder_another_run_holds(
+    command, bench_cohort, tiny_train_config, tmp_path
+):
+    import fcntl
+    import os
+
+    from gexgen.benchmark import BenchmarkConfig, run_benchmark
+    from gexgen.train import tune_cvae
+
+    folder = tmp_path / command
+    folder.mkdir()
+    fd = os.open(folder / f".gexgen-{command}.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running `gexgen {command}` holds it
+    try:
+        with pytest.raises(GexgenError, match=f"in use by another gexgen {command}"):
+            if command == "benchmark":
+                config = BenchmarkConfig(models=("gaussian",), throughput_samples=50, umap=False)
+                run_benchmark(bench_cohort, folder, config, progress=False, log=lambda _: None)
+            else:
+                tune_cvae(bench_cohort, folder, tiny_train_config, lrs=(1e-3,), depths=(2,),
+                          progress=False)  # fmt: skip
+    finally:
+        os.close(fd)
+    assert sorted(p.name for p in folder.iterdir()) == [f".gexgen-{command}.lock"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gexgen._atomic import atomic_path
+from gexgen._lock import folder_lock
 from gexgen.errors import GexgenError
 from gexgen.train.config import TrainConfig, hidden_for_depth
 from gexgen.train.data import prepare_training_data
@@ -25,6 +26,7 @@ PAPER_DEPTHS = (2, 3, 4)
 TRIALS_DIR = "trials"
 BEST_DIR = "best"
 TABLE_NAME = "tune.csv"
+LOCK_NAME = ".gexgen-tune.lock"  # held while a tune writes the folder
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,21 @@ def tune_cvae(
                     base.replace(lr=float(lr), encoder_hidden=enc, decoder_hidden=dec),
                 )
             )
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+    # one tune per folder, from the check to the last write (gexgen._lock)
+    with folder_lock(out_dir, LOCK_NAME, what="tuning directory", command="gexgen tune"):
+        return _tune_locked(cohort_path, out_dir, base, grid, overwrite, keep_all, progress)
+
+
+def _tune_locked(
+    cohort_path: str | os.PathLike[str],
+    out_dir: Path,
+    base: TrainConfig,
+    grid: list[tuple[str, float, int, TrainConfig]],
+    overwrite: bool,
+    keep_all: bool,
+    progress: bool,
+) -> TuneResult:
+    if any(p.name != LOCK_NAME for p in out_dir.iterdir()) and not overwrite:
         raise GexgenError(
             f"tuning directory {str(out_dir)!r} already exists and is not empty; "
             "pass --overwrite to replace it"
