@@ -65,22 +65,20 @@ def tiny_train_config():
 
 @pytest.mark.parametrize("planted", ["tune.csv", "best"])
 def test_tune_keeps_outputs_another_run_wrote_meanwhile(
-    planted, small_cohort, tiny_train_config, tmp_path, monkeypatch
+    planted, small_cohort, tiny_train_config, tmp_path, lose_the_race
 ):
     tune = importlib.import_module("gexgen.train.tune")
     out = tmp_path / "tune"
-    real_train = tune.train_cvae
 
-    def train_while_another_tune_finishes(*args, **kwargs):
+    def another_tune_finishes():  # while this one trains its grid
         if planted == "best":
             (out / "best").mkdir(parents=True, exist_ok=True)
             (out / "best" / "checkpoint.pt").write_bytes(OTHER)
         else:
             out.mkdir(parents=True, exist_ok=True)
             (out / "tune.csv").write_bytes(OTHER)
-        return real_train(*args, **kwargs)
 
-    monkeypatch.setattr(tune, "train_cvae", train_while_another_tune_finishes)
+    lose_the_race("gexgen.train.tune", "train_cvae", another_tune_finishes, before=True)
     with pytest.raises(GexgenError, match="appeared while"):
         tune.tune_cvae(
             small_cohort, out, tiny_train_config, lrs=(1e-3,), depths=(2,), progress=False
@@ -94,20 +92,21 @@ def test_tune_keeps_outputs_another_run_wrote_meanwhile(
 
 
 # ------------------------------------------------ demo
-def test_demo_keeps_a_cohort_another_demo_wrote_meanwhile(shared_data, tmp_path, monkeypatch):
+def test_demo_keeps_a_cohort_another_demo_wrote_meanwhile(
+    shared_data, tmp_path, monkeypatch, lose_the_race
+):
     demo = importlib.import_module("gexgen.demo")
     out = tmp_path / "demo"
-    real_resolve = demo.resolve_demo_data
 
-    def resolve_while_another_demo_writes(data_dir):
-        (out / "cohort.h5ad").parent.mkdir(parents=True, exist_ok=True)
+    def another_demo_writes_its_cohort():  # after this demo's early check
+        out.mkdir(parents=True, exist_ok=True)
         (out / "cohort.h5ad").write_bytes(OTHER)
-        return real_resolve(data_dir)
+
+    lose_the_race("gexgen.demo", "resolve_demo_data", another_demo_writes_its_cohort, before=True)
 
     def no_training(*args, **kwargs):  # the old code went on; stop it before any training
         raise RuntimeError("the demo replaced the other demo's cohort and went on")
 
-    monkeypatch.setattr(demo, "resolve_demo_data", resolve_while_another_demo_writes)
     monkeypatch.setattr("gexgen.train.train_cvae", no_training)
     with pytest.raises(GexgenError, match="already exists"):
         demo.run_demo(out, shared_data, demo.DemoConfig(epochs=1), echo=lambda _: None)
@@ -157,20 +156,15 @@ def test_every_demo_step_is_asked_not_to_replace_without_overwrite(tmp_path, mon
 
 
 # ------------------------------------------------ one generate per dataset folder
-def test_generate_refuses_a_dataset_folder_another_generate_holds(cli, generator, tmp_path):
-    import fcntl
-    import os
-
+def test_generate_refuses_a_dataset_folder_another_generate_holds(
+    cli, generator, tmp_path, held_lock
+):
     folder = tmp_path / "ds"
     folder.mkdir()
-    fd = os.open(folder / ".gexgen-dataset.lock", os.O_RDWR | os.O_CREAT)
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running `gexgen generate DIR/` holds it
-    try:
+    with held_lock(folder / ".gexgen-dataset.lock"):  # as a running `gexgen generate DIR/`
         err = one_error_line(
             cli("generate", generator, "--n", 30, "--out", f"{folder}/", "--no-progress")
         )
-    finally:
-        os.close(fd)
     assert "in use by another gexgen generate" in err and str(folder) in err
     assert sorted(p.name for p in folder.iterdir()) == [".gexgen-dataset.lock"]
 
@@ -208,26 +202,21 @@ def test_a_second_generate_into_the_same_folder_is_refused_meanwhile(
 
 @pytest.mark.parametrize("command", ["benchmark", "tune"])
 def test_benchmark_and_tune_refuse_a_folder_another_run_holds(
-    command, bench_cohort, tiny_train_config, tmp_path
+    command, bench_cohort, tiny_train_config, tmp_path, held_lock
 ):
-    import fcntl
-    import os
-
     from gexgen.benchmark import BenchmarkConfig, run_benchmark
     from gexgen.train import tune_cvae
 
     folder = tmp_path / command
     folder.mkdir()
-    fd = os.open(folder / f".gexgen-{command}.lock", os.O_RDWR | os.O_CREAT)
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running `gexgen {command}` holds it
-    try:
-        with pytest.raises(GexgenError, match=f"in use by another gexgen {command}"):
-            if command == "benchmark":
-                config = BenchmarkConfig(models=("gaussian",), throughput_samples=50, umap=False)
-                run_benchmark(bench_cohort, folder, config, progress=False, log=lambda _: None)
-            else:
-                tune_cvae(bench_cohort, folder, tiny_train_config, lrs=(1e-3,), depths=(2,),
-                          progress=False)  # fmt: skip
-    finally:
-        os.close(fd)
+    with (
+        held_lock(folder / f".gexgen-{command}.lock"),  # as a running `gexgen {command}`
+        pytest.raises(GexgenError, match=f"in use by another gexgen {command}"),
+    ):
+        if command == "benchmark":
+            config = BenchmarkConfig(models=("gaussian",), throughput_samples=50, umap=False)
+            run_benchmark(bench_cohort, folder, config, progress=False, log=lambda _: None)
+        else:
+            tune_cvae(bench_cohort, folder, tiny_train_config, lrs=(1e-3,), depths=(2,),
+                      progress=False)  # fmt: skip
     assert sorted(p.name for p in folder.iterdir()) == [f".gexgen-{command}.lock"]
