@@ -302,14 +302,15 @@ class CVAE(GeneratorModel):
     conditions
         The label columns to condition on.
     recipe
-        ``"paper"`` (the paper's settings, the default) or ``"fast"`` (gexgen's
-        recipe); ``config`` overrides its fields.
+        ``"default"`` (gexgen's default recipe, what ``gexgen train`` runs without
+        options), ``"paper"`` (the paper's settings) or ``"fast"`` (decoder means,
+        memorizes); ``config`` overrides its fields.
     **config
         Any :class:`gexgen.train.TrainConfig` field, e.g. ``epochs=300``, ``lr=1e-3``.
 
     Examples
     --------
-    >>> model = CVAE(conditions=["tissue", "status"], recipe="fast").fit(adata)  # doctest: +SKIP
+    >>> model = CVAE(conditions=["tissue", "status"]).fit(adata)  # doctest: +SKIP
     >>> synthetic = model.sample(1000, conditions={"tissue": "kidney"}, seed=0)  # doctest: +SKIP
     """
 
@@ -318,11 +319,12 @@ class CVAE(GeneratorModel):
     def __init__(
         self,
         conditions: Sequence[str] = ("tissue", "status"),
-        recipe: str = "paper",
+        recipe: str | None = None,
         **config: Any,
     ) -> None:
-        from gexgen.train.config import TrainConfig
+        from gexgen.train.config import DEFAULT_RECIPE, TrainConfig
 
+        recipe = DEFAULT_RECIPE if recipe is None else recipe  # as `gexgen train` resolves it
         if isinstance(conditions, str):
             conditions = [conditions]
         base = TrainConfig.recipe(recipe).to_dict()  # unknown keys: an error naming valid ones
