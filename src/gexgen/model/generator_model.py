@@ -39,6 +39,7 @@ class GeneratorModel:
         self._workdir = tempfile.TemporaryDirectory(prefix="gexgen-model-")
         self._generator: Path | None = None  # the exported graph that sample() runs
         self._session: Any = None
+        self._split: Any = None  # sample name -> "train"/"test" of the last fit()
 
     # ------------------------------------------------------------------ training
     def fit(
@@ -60,7 +61,9 @@ class GeneratorModel:
             DataFrame (numeric gene columns and the label columns), or a path to
             a cohort ``.h5ad`` (``gexgen data``) or a CSV / TSV / parquet matrix.
             A ``split`` column ("train"/"test") is kept; without one a stratified
-            split holds out ``test_fraction`` (seeded by ``split_seed``).
+            split holds out ``test_fraction`` (seeded by ``split_seed``). The
+            model remembers the split: ``evaluate`` on the same rows scores
+            against the held-out ones.
         log_scaled
             The values are log2(x + 1); None reads ``uns["gexgen"]["log_scaled"]``
             or scanpy's ``uns["log1p"]["base"] == 2``, else raw expression.
@@ -71,6 +74,7 @@ class GeneratorModel:
             Show the epoch bar.
         """
         from gexgen.model._inputs import write_training_cohort
+        from gexgen.model._split_memory import read_split
         from gexgen.train.checkpoint import load_checkpoint
 
         folder = Path(self._workdir.name)
@@ -81,6 +85,7 @@ class GeneratorModel:
         run_dir = folder / "run"
         self._train(cohort, run_dir, progress)
         self._set_checkpoint(load_checkpoint(run_dir))
+        self._split = read_split(cohort)
         return self
 
     def _train(self, cohort: Path, run_dir: Path, progress: bool) -> None:
@@ -201,7 +206,7 @@ class GeneratorModel:
         self,
         n: int,
         conditions: Any = "training",
-        seed: int = 0,
+        seed: int | None = None,
         space: Literal["expression", "log2"] = "expression",
         as_: SampleAs = "anndata",
         mix: Literal["training", "uniform"] = "training",
@@ -210,10 +215,15 @@ class GeneratorModel:
 
         Parameters
         ----------
-        conditions, seed, space, mix
+        conditions, space, mix
             As :meth:`gexgen.runtime.GeneratorSession.sample`: ``"training"``,
             ``"uniform"``, a dict such as ``{"tissue": "kidney", "status": "tumor"}``,
             or per-row values.
+        seed
+            Same seed, same profiles. None (the default) draws a fresh seed, so two
+            calls give different profiles (and different ``obs_names``); the seed used
+            is recorded in ``uns["gexgen"]["seed"]`` (``attrs["gexgen"]["seed"]`` of a
+            frame): pass it back to draw the same rows again.
         as_
             ``"anndata"``: an AnnData following ``gexgen.runtime.anndata_conventions``
             (``obs_names`` ``syn-<seed>-<row>``, ``uns["log1p"]`` for log2,
@@ -223,8 +233,14 @@ class GeneratorModel:
         if as_ not in ("anndata", "frame"):
             raise GexgenError(f"as_ must be 'anndata' or 'frame', got {as_!r}")
         session = self.session()
+        if seed is None:
+            import secrets
+
+            seed = secrets.randbelow(2**31)
         if as_ == "frame":
-            return session.sample(n, conditions, seed, space, as_frame=True, mix=mix)
+            frame = session.sample(n, conditions, seed, space, as_frame=True, mix=mix)
+            frame.attrs["gexgen"] = {"seed": int(seed), "space": space, "synthetic": True}
+            return frame
         from gexgen.runtime.anndata_conventions import profiles_anndata
         from gexgen.runtime.write_profiles import profile_metadata
 
@@ -249,7 +265,10 @@ class GeneratorModel:
 
         ``real`` is a cohort ``.h5ad`` path, a profile file, or an AnnData (its
         ``obs["split"] == "test"`` rows are the reference when it has a split,
-        the train rows give the real-vs-real ceiling). The model draws profiles
+        the train rows give the real-vs-real ceiling). Data without a split that
+        holds the rows ``fit`` was given gets the split ``fit`` made, so the
+        held-out rows are the reference; training rows that cannot be held apart
+        are scored only with a loud warning. The model draws profiles
         with the reference's label rows. With ``out_dir``, ``metrics.json`` and
         ``report.html`` are written there, as ``gexgen evaluate`` does.
         """
@@ -260,7 +279,9 @@ class GeneratorModel:
         config = replace(EvaluateConfig(), seed=seed, n_synthetic=n_synthetic)
         if metrics is not None:
             config = replace(config, metrics=tuple(metrics))
-        real = _real_profiles(real, log_scaled)
+        from gexgen.model._split_memory import with_remembered_split
+
+        real = _real_profiles(with_remembered_split(real, self._split), log_scaled)
         model = self.generator_path()
         if out_dir is None:
             return compute_metrics(real, model=model, config=config).metrics
