@@ -149,7 +149,7 @@ def test_summary_lines_show_privacy_beside_its_references(toy):
         toy["cohort"], toy["copies"], config=EvaluateConfig(metrics=("privacy", "prdc"))
     ).metrics
     lines = summary_lines(m)
-    mia = next(line for line in lines if "membership-inference AUC" in line)
+    mia = next(line for line in lines if line.startswith("privacy: membership-inference AUC"))
     assert "AUC 1.0000" in mia and "Gaussian 0." in mia and "held-out real 0." in mia
     assert any("closer to train 1.0000 (chance 0." in line for line in lines)
     assert any("mean of 5 draws" in line for line in lines)

@@ -30,6 +30,7 @@ import numpy as np
 from gexgen._atomic import atomic_path
 from gexgen.metrics import _probe_report, figures
 from gexgen.metrics.figures import plain_text, umap_embedding
+from gexgen.metrics.verdict import verdict_html
 
 if TYPE_CHECKING:
     from gexgen.metrics.evaluation import EvaluateConfig, Evaluation
@@ -341,6 +342,7 @@ def render_report(evaluation: Evaluation, config: EvaluateConfig) -> tuple[str, 
         f"labels: {_text(', '.join(evaluation.label_columns) or 'none')}; "
         f"seed {_text(inputs['seed'])}; gexgen {_text(m['gexgen_version'])}. "
         "All values on log2(x + 1).</p>",
+        verdict_html(m, _text),
         "<h2>Metrics</h2>",
         _table(["metric", "value", "reference"], _metric_rows(m)),
     ]
