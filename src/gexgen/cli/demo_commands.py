@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from gexgen.cli._counts import count
 from gexgen.cli._errors import safe_echo, user_errors
 from gexgen.train.config import DEFAULT_RECIPE, RECIPES
 
@@ -22,7 +23,9 @@ def demo(
             help="Folder holding rnaseqdb/ and l1000/ (default: $GEXGEN_DATA, else download)."
         ),
     ] = None,
-    n_profiles: Annotated[int, typer.Option(help="Profiles to generate.")] = 1_000_000,
+    n_profiles: Annotated[
+        int, typer.Option(parser=count, metavar="<int>", help="Profiles to generate (or 1e6).")
+    ] = 1_000_000,
     epochs: Annotated[
         int,
         typer.Option(

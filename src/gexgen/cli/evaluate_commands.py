@@ -107,7 +107,7 @@ def evaluate(
         str | None,
         typer.Option(
             help="With --synthetic DIR/: Dask scheduler address (tcp://HOST:8786) or "
-            "'local'; default a local process pool. Needs gexgen[dask].",
+            "'local'; default a local process pool. Needs gexgen\\[dask].",
             metavar="ADDRESS|local",
         ),
     ] = None,

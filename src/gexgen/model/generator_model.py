@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from gexgen.errors import GexgenError
+from gexgen.model._python_terms import python_terms
 
 __all__ = ["GeneratorModel", "CVAE", "WGANGP"]
 
@@ -78,12 +79,13 @@ class GeneratorModel:
         from gexgen.train.checkpoint import load_checkpoint
 
         folder = Path(self._workdir.name)
-        cohort = write_training_cohort(
-            data, self.config.conditions, folder, log_scaled=log_scaled, units=units,
-            test_fraction=test_fraction, seed=split_seed,
-        )  # fmt: skip
-        run_dir = folder / "run"
-        self._train(cohort, run_dir, progress)
+        with python_terms():
+            cohort = write_training_cohort(
+                data, self.config.conditions, folder, log_scaled=log_scaled, units=units,
+                test_fraction=test_fraction, seed=split_seed,
+            )  # fmt: skip
+            run_dir = folder / "run"
+            self._train(cohort, run_dir, progress)
         self._set_checkpoint(load_checkpoint(run_dir))
         self._split = read_split(cohort)
         return self
@@ -130,15 +132,25 @@ class GeneratorModel:
         return list(self.checkpoint.get("history", []))
 
     # ------------------------------------------------------------------ files
-    def save(self, directory: str | os.PathLike[str]) -> Path:
-        """Write ``directory/checkpoint.pt`` (a plain dict; ``load`` reads it back)."""
+    def save(self, directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write ``directory/checkpoint.pt`` (a plain dict; ``load`` reads it back).
+
+        An existing checkpoint there is refused unless ``overwrite=True`` (as the CLI
+        refuses an existing run without ``--overwrite``).
+        """
         from gexgen.train.checkpoint import CHECKPOINT_NAME, save_dict
 
         directory = Path(directory)
         if directory.exists() and not directory.is_dir():
             raise GexgenError(f"{str(directory)!r} is a file; save() takes a directory")
+        target = directory / CHECKPOINT_NAME
+        if target.exists() and not overwrite:
+            raise GexgenError(
+                f"{str(target)!r} already exists; pass overwrite=True to replace it, "
+                "or save to another directory"
+            )
         directory.mkdir(parents=True, exist_ok=True)
-        return save_dict(self.checkpoint, directory / CHECKPOINT_NAME)
+        return save_dict(self.checkpoint, target)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> GeneratorModel:
@@ -166,15 +178,25 @@ class GeneratorModel:
         raise NotImplementedError
 
     def export(
-        self, path: str | os.PathLike[str], *, opset: int = 18, tolerance: float = 1e-4
+        self,
+        path: str | os.PathLike[str],
+        *,
+        opset: int = 18,
+        tolerance: float = 1e-4,
+        overwrite: bool = False,
     ) -> Any:
         """Write the generator ``.onnx`` file (and its ``.onnx.json`` metadata sidecar).
 
-        Returns the :class:`gexgen.export.ExportReport` (torch vs onnxruntime difference).
+        An existing file is refused unless ``overwrite=True``. Returns the
+        :class:`gexgen.export.ExportReport` (torch vs onnxruntime difference).
         """
         from gexgen.export import export_generator
 
-        return export_generator(self._checkpoint_file(), path, opset=opset, tolerance=tolerance)
+        with python_terms():
+            return export_generator(
+                self._checkpoint_file(), path, opset=opset, tolerance=tolerance,
+                overwrite=overwrite,
+            )  # fmt: skip
 
     def _checkpoint_file(self) -> Path:
         from gexgen.train.checkpoint import CHECKPOINT_NAME, save_dict
@@ -189,7 +211,7 @@ class GeneratorModel:
         """The exported graph that ``sample`` and ``evaluate`` run (made once, in a temp folder)."""
         if self._generator is None:
             path = Path(self._workdir.name) / "generator.onnx"
-            self.export(path)
+            self.export(path, overwrite=True)  # the model's own temp file (an older fit's)
             self._generator = path
         return self._generator
 
@@ -232,6 +254,12 @@ class GeneratorModel:
         """
         if as_ not in ("anndata", "frame"):
             raise GexgenError(f"as_ must be 'anndata' or 'frame', got {as_!r}")
+        with python_terms():
+            return self._sample(n, conditions, seed, space, as_, mix)
+
+    def _sample(
+        self, n: int, conditions: Any, seed: int | None, space: Any, as_: str, mix: Any
+    ) -> Any:
         session = self.session()
         if seed is None:
             import secrets
@@ -260,6 +288,7 @@ class GeneratorModel:
         n_synthetic: int | None = None,
         metrics: Sequence[str] | None = None,
         log_scaled: bool | None = None,
+        overwrite: bool = False,
     ) -> dict[str, Any]:
         """Score the model against real profiles; returns the metrics dict.
 
@@ -270,7 +299,8 @@ class GeneratorModel:
         held-out rows are the reference; training rows that cannot be held apart
         are scored only with a loud warning. The model draws profiles
         with the reference's label rows. With ``out_dir``, ``metrics.json`` and
-        ``report.html`` are written there, as ``gexgen evaluate`` does.
+        ``report.html`` are written there, as ``gexgen evaluate`` does (files
+        already there are refused unless ``overwrite=True``).
         """
         from dataclasses import replace
 
@@ -281,11 +311,12 @@ class GeneratorModel:
             config = replace(config, metrics=tuple(metrics))
         from gexgen.model._split_memory import with_remembered_split
 
-        real = _real_profiles(with_remembered_split(real, self._split), log_scaled)
-        model = self.generator_path()
-        if out_dir is None:
-            return compute_metrics(real, model=model, config=config).metrics
-        return evaluate(real, model=model, out_dir=out_dir, config=config)
+        with python_terms():
+            real = _real_profiles(with_remembered_split(real, self._split), log_scaled)
+            model = self.generator_path()
+            if out_dir is None:
+                return compute_metrics(real, model=model, config=config).metrics
+            return evaluate(real, model=model, out_dir=out_dir, config=config, overwrite=overwrite)
 
     def __repr__(self) -> str:
         state = (
