@@ -88,3 +88,12 @@ def test_numeric_annotation_columns_taken_as_genes_warn(adata, tmp_path):
     with warnings.catch_warnings():  # gene columns only: no warning
         warnings.simplefilter("error", AnnotationColumnWarning)
         import_matrix(tmp_path / "genes_only.csv", labels=["tissue", "status"])
+
+
+def test_the_report_names_a_generator_that_outlives_the_model(model, adata, tmp_path):
+    import json
+
+    model.evaluate(adata, out_dir=tmp_path / "ev", metrics=["gamma"])
+    named = Path(json.loads((tmp_path / "ev" / "metrics.json").read_text())["inputs"]["model"])
+    assert named == tmp_path / "ev" / "generator.onnx" and named.is_file()
+    assert str(named) in (tmp_path / "ev" / "report.html").read_text()

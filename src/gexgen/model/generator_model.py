@@ -316,6 +316,7 @@ class GeneratorModel:
             model = self.generator_path()
             if out_dir is None:
                 return compute_metrics(real, model=model, config=config).metrics
+            model = _keep_generator_beside(model, Path(out_dir), overwrite)
             return evaluate(real, model=model, out_dir=out_dir, config=config, overwrite=overwrite)
 
     def __repr__(self) -> str:
@@ -323,6 +324,24 @@ class GeneratorModel:
             f"genes={len(self.genes)}, labels={list(self.labels)}" if self.is_fitted else "unfitted"
         )
         return f"{type(self).__name__}({state})"
+
+
+def _keep_generator_beside(model: Path, out_dir: Path, overwrite: bool) -> Path:
+    """A copy of the scored generator in ``out_dir`` (the model's own copy is temporary).
+
+    The report and ``metrics.json`` then name a file that outlives the model object.
+    """
+    import shutil
+
+    from gexgen._outputs import check_output_folder
+
+    names = ("metrics.json", "report.html", "figures", model.name, model.name + ".json")
+    check_output_folder(out_dir, overwrite, option="out_dir", names=names)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path in (model, model.with_name(model.name + ".json")):
+        if path.is_file():
+            shutil.copyfile(path, out_dir / path.name)
+    return out_dir / model.name
 
 
 def _real_profiles(real: Any, log_scaled: bool | None) -> Any:
