@@ -20,8 +20,11 @@ _SHOWN = 5  # missing combinations named in the note
 
 
 def _combinations(labels: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
-    keys = labels[list(columns)].astype(str).agg("|".join, axis=1)
-    return keys.value_counts()
+    """Rows per label combination, keyed ``"kidney|tumor"`` (vectorized: 10^8 rows are fine)."""
+    counts = labels.groupby(list(columns), observed=True, sort=True).size()
+    counts = counts[counts > 0]
+    keys = ["|".join(str(v) for v in (k if isinstance(k, tuple) else (k,))) for k in counts.index]
+    return pd.Series(counts.to_numpy(), index=keys)
 
 
 def label_coverage(
