@@ -97,3 +97,12 @@ def test_the_report_names_a_generator_that_outlives_the_model(model, adata, tmp_
     named = Path(json.loads((tmp_path / "ev" / "metrics.json").read_text())["inputs"]["model"])
     assert named == tmp_path / "ev" / "generator.onnx" and named.is_file()
     assert str(named) in (tmp_path / "ev" / "report.html").read_text()
+
+
+def test_fit_errors_name_keyword_arguments_not_flags(adata):
+    negative = adata.copy()
+    negative.X = negative.X - negative.X.max() - 1  # log-scale-like values below 0
+    with pytest.raises(GexgenError) as caught:
+        CVAE(**TINY).fit(negative, log_scaled=False)
+    message = str(caught.value)
+    assert "log_scaled=True" in message and "--log-scaled" not in message
