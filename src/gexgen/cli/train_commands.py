@@ -24,7 +24,7 @@ _D = TrainConfig()
 _W = WGANConfig()
 _FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
 _WGAN_FIELDS = frozenset(f.name for f in dataclasses.fields(WGANConfig))
-MODELS = ("cvae", "wgan-gp")
+MODELS = ("cvae", "wgan-gp", "dp-gaussian")
 
 
 def _widths(text: str | None, option: str) -> tuple[int, ...] | None:
@@ -199,7 +199,8 @@ def train(
     model: Annotated[
         str,
         typer.Option(
-            help="cvae (the paper's conditional VAE) or wgan-gp (the baseline of Viñas et al.)."
+            help="cvae (the paper's conditional VAE), wgan-gp (the baseline of Viñas et al.) "
+            "or dp-gaussian (DP low-rank Gaussian; writes OUT/generator.onnx, see docs/dp.md)."
         ),
     ] = "cvae",
     recipe: Annotated[
@@ -332,6 +333,10 @@ def train(
         raise GexgenError("--resume and --overwrite exclude each other; choose one")
     if model not in MODELS:
         raise GexgenError(f"--model must be one of {list(MODELS)}, got {model!r}")
+    if model == "dp-gaussian":  # DP low-rank Gaussian: writes OUT/generator.onnx directly
+        from gexgen.cli._dp_gaussian_train import train_dp_gaussian
+
+        return train_dp_gaussian(cohort, out, options)
     _refuse_options_of_the_other_model(options, model)
     if model == "wgan-gp" and recipe is not None:
         raise GexgenError("--recipe applies to --model cvae only, not wgan-gp")

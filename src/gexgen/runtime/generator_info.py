@@ -99,6 +99,13 @@ def _training_lines(training: dict[str, Any]) -> list[str]:
             f"(spent {privacy.get('epsilon_spent', float('nan')):.3g}), "
             f"delta {privacy.get('dp_delta', float('nan')):.3g} ({privacy.get('mechanism', '')})"
         )
+        for part in privacy.get("parts") or []:  # the budget of every released part
+            if isinstance(part, dict):
+                lines.append(
+                    f"  {printable(str(part.get('name')))}: share {part.get('share', 0):.3f}, "
+                    f"noise multiplier {part.get('noise_multiplier', 0):.3g}, sensitivity "
+                    f"{part.get('sensitivity', 0):.3g}, noise sd {part.get('noise_sd', 0):.3g}"
+                )
     else:
         lines.append("differential privacy: none (no formal guarantee)")
     return lines
