@@ -16,9 +16,7 @@ SWITCHES = frozenset({"overwrite", "resume", "progress"})
 
 def train_dp_gaussian(cohort: Path, out: Path, options: dict[str, Any]) -> None:
     """Fit on the cohort's training split; write ``OUT/generator.onnx`` (+ its .json)."""
-    stray = sorted(
-        k for k, v in options.items() if k not in ALLOWED | SWITCHES and v is not None
-    )
+    stray = sorted(k for k, v in options.items() if k not in ALLOWED | SWITCHES and v is not None)
     if stray or options.get("resume"):
         names = ", ".join("--" + k.replace("_", "-") for k in stray or ["resume"])
         raise GexgenError(

@@ -131,7 +131,9 @@ def write_dp_gaussian_generator(
         ],
         axis=1,
     ).astype(np.int64)
-    x = np.asarray(adata.X[train_idx].toarray() if hasattr(adata.X, "toarray") else adata.X[train_idx])
+    x = np.asarray(
+        adata.X[train_idx].toarray() if hasattr(adata.X, "toarray") else adata.X[train_idx]
+    )
     x = np.asarray(x, dtype=np.float64)
     x_log2 = x if is_log_scaled(adata) else np.log2(np.maximum(x, 0.0) + 1.0)
     n_combinations = int(np.prod(sizes))
@@ -140,7 +142,9 @@ def write_dp_gaussian_generator(
     count_sd = 0.0
     if fit.privacy is not None:
         count_sd = next(p["noise_sd"] for p in fit.privacy["parts"] if p["name"] == "counts")
-    combinations, label_counts = _combinations(fit.counts, vocabularies, names, max(1.0, 2 * count_sd))
+    combinations, label_counts = _combinations(
+        fit.counts, vocabularies, names, max(1.0, 2 * count_sd)
+    )
     decoder = LowRankDecoder(fit.means, fit.factors, sizes)
     graph = GeneratorGraph(
         decoder,
@@ -170,7 +174,11 @@ def write_dp_gaussian_generator(
             for n, v, c in zip(names, vocabularies, label_counts, strict=True)
         ],
         "combinations": combinations,
-        "scaler": {"log_input": is_log_scaled(adata), "mean": fit.centre.tolist(), "std": [1.0] * len(symbols)},
+        "scaler": {
+            "log_input": is_log_scaled(adata),
+            "mean": fit.centre.tolist(),
+            "std": [1.0] * len(symbols),
+        },
         "config": settings,
         "training": {
             # a hash of the training rows is not differentially private: withheld under DP

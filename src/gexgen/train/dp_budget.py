@@ -73,9 +73,7 @@ def epsilon_spent(multipliers: Mapping[str, float], delta: float) -> float:
     return float(accountant.get_epsilon(delta))
 
 
-def calibrate_noise(
-    shares: Mapping[str, float], epsilon: float, delta: float
-) -> dict[str, float]:
+def calibrate_noise(shares: Mapping[str, float], epsilon: float, delta: float) -> dict[str, float]:
     """Noise multiplier of each part so that the whole release spends ``epsilon`` at ``delta``.
 
     Examples

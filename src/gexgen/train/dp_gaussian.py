@@ -53,12 +53,24 @@ DEFAULT_SHARES = {
     "residual": 0.06,
 }
 # What each released part determines in the generator file: metadata paths and graph tensors.
+_MEANS, _FACTORS, _NOISE = (
+    "graph:decoder.combination_means",
+    "graph:decoder.factors",
+    "graph:noise_scale",
+)
 PART_FIELDS = {
-    "centre": ["scaler.mean", "graph:combination_means", "graph:factors", "graph:noise_scale"],
-    "counts": ["combinations", "labels[].counts", "graph:combination_means"],
-    "class_sums": ["graph:combination_means", "graph:factors", "graph:noise_scale"],
-    "second_moment": ["n_latent", "graph:factors", "graph:combination_means"],
-    "residual": ["graph:noise_scale"],
+    "centre": ["scaler.mean", "graph:mean", _MEANS, _FACTORS, _NOISE],
+    "counts": ["combinations", "labels[].counts", _MEANS, _FACTORS, _NOISE],
+    "class_sums": [_MEANS, _FACTORS, _NOISE],
+    "second_moment": [
+        "n_latent",
+        "model_config.n_latent",
+        "training.privacy.rank",
+        _MEANS,
+        _FACTORS,
+        _NOISE,
+    ],
+    "residual": [_NOISE],
 }
 
 
