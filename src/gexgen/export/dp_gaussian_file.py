@@ -18,7 +18,6 @@ import dataclasses
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -96,7 +95,8 @@ def _combinations(
         for i, code in enumerate(codes):
             label_counts[i][code] += int(rounded[index])
         if rounded[index] >= min_count:
-            values = {n: vocabularies[i][c] for i, (n, c) in enumerate(zip(names, codes))}
+            pairs = enumerate(zip(names, codes, strict=True))
+            values = {n: vocabularies[i][c] for i, (n, c) in pairs}
             listed.append({"values": values, "count": int(rounded[index])})
     return listed, label_counts
 
@@ -113,7 +113,8 @@ def write_dp_gaussian_generator(
 
     Examples
     --------
-    >>> write_dp_gaussian_generator("cohort.h5ad", "dp.onnx", DPGaussianConfig(epsilon=10))  # doctest: +SKIP
+    >>> config = DPGaussianConfig(epsilon=10)
+    >>> write_dp_gaussian_generator("cohort.h5ad", "dp.onnx", config)  # doctest: +SKIP
     """
     start = time.perf_counter()
     names = list(conditions)
