@@ -12,16 +12,17 @@ one replaced row (``n_train`` is public):
                    sensitivity ``2 * row_clip``;
 ``second_moment``  upper triangle of ``sum y y^T``, sensitivity
                    ``sqrt(2) * row_clip^2``;
-``residual``       per-gene sum of ``r^2``, ``r`` the part of a row's deviation
+``residual``       per-gene sum of ``|r|``, ``r`` the part of a row's deviation
                    from its combination's mean outside the top factors, clipped
-                   to norm ``residual_clip``: sensitivity ``sqrt(2) * residual_clip^2``.
+                   to norm ``residual_clip``: sensitivity ``sqrt(2) * residual_clip``
+                   (``psi`` = pi/2 x the squared mean absolute residual: a Gaussian's).
 
 Everything after that is post-processing of released values (it costs no
 budget): the rank ``k`` is the number of eigenvalues of the noisy second
 moment above the noise's spectral edge (at most ``max_rank``), each kept
 eigenvalue is de-biased for the noise (spiked Wigner model), combination means
 are projected on the top factors with the remainder shrunk by its
-signal-to-noise ratio, and the within-combination covariance inside the factors
+signal-to-noise ratio (James-Stein), and the within-combination covariance inside the factors
 is the second moment less the between-combination part. The generator is
 
     log2(x + 1) = centre + mean[c] + W z + sqrt(psi) * eps,
@@ -91,6 +92,12 @@ class DPGaussianConfig:
     row_clip: float = 30.0  # row-norm bound of deviations from the centre
     residual_clip: float = 30.0  # row-norm bound of the residual outside the factors
     max_rank: int = 32  # most latent factors kept
+    # a combination mean's part outside its basis: > 0 soft-thresholded at this many noise
+    # sds per entry; 0 shrunk as a whole by its signal-to-noise ratio (James-Stein)
+    mean_threshold: float = 0.0
+    # eigenvectors of the second moment the combination means are projected on (0: the k
+    # factors' own; more keeps more class signal and more noise)
+    mean_rank: int = 0
     seed: int = 0  # seeds the DP noise
     shares: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SHARES))
 
@@ -104,6 +111,15 @@ class DPGaussianConfig:
             value = getattr(self, name)
             if not (value > 0 and math.isfinite(value)):
                 problems.append(f"{name} must be > 0 and finite, got {value}")
+        if (
+            not self.mean_threshold >= 0
+            or int(self.mean_rank) != self.mean_rank
+            or self.mean_rank < 0
+        ):
+            problems.append(
+                f"mean_threshold must be >= 0 and mean_rank a whole number >= 0, got "
+                f"{self.mean_threshold}, {self.mean_rank}"
+            )
         if int(self.max_rank) != self.max_rank or self.max_rank < 1:
             problems.append(f"max_rank must be a positive integer, got {self.max_rank}")
         if set(self.shares) != set(DEFAULT_SHARES) or any(
@@ -161,7 +177,7 @@ def fit_dp_gaussian(
         "counts": math.sqrt(2.0),
         "class_sums": 2.0 * config.row_clip,
         "second_moment": math.sqrt(2.0) * config.row_clip**2,
-        "residual": math.sqrt(2.0) * config.residual_clip**2,
+        "residual": math.sqrt(2.0) * config.residual_clip,
     }
     if config.epsilon is None:
         multipliers = dict.fromkeys(sensitivity, 0.0)
@@ -193,16 +209,25 @@ def fit_dp_gaussian(
     eigenvalues, vectors = eigenvalues[::-1], vectors[:, ::-1]
     edge = 2.0 * sd["second_moment"] / n * math.sqrt(d)  # the noise's spectral edge
     k = int(min(config.max_rank, max(1, int(np.sum(eigenvalues > edge)))))
+    # combination means: on the top `mean_rank` eigenvectors (at least k), where the class
+    # signal lives and the noise of d genes shrinks to that many dimensions; outside them,
+    # only entries that stand out of the noise (soft threshold)
+    mean_basis = vectors[:, : max(k, min(config.mean_rank, d))]
     vectors = vectors[:, :k]
     spikes = eigenvalues[:k]
     if edge > 0:  # spiked Wigner: observed = l + edge^2 / (4 l) above the edge
         spikes = (spikes + np.sqrt(np.maximum(spikes**2 - edge**2, 0.0))) / 2.0
-    inside = raw_means @ vectors
-    outside = raw_means - inside @ vectors.T
-    mean_noise = (d - k) * (sd["class_sums"] / divisor) ** 2
-    power = np.maximum(np.sum(outside**2, axis=1), 1e-300)
-    keep = np.clip(1.0 - mean_noise / power, 0.0, 1.0)
-    means = inside @ vectors.T + keep[:, None] * outside
+    projected = raw_means @ mean_basis
+    outside = raw_means - projected @ mean_basis.T
+    if config.mean_threshold > 0:
+        threshold = config.mean_threshold * (sd["class_sums"] / divisor)[:, None]
+        outside = np.sign(outside) * np.maximum(np.abs(outside) - threshold, 0.0)
+    else:  # James-Stein: shrink each combination's remainder by its signal-to-noise ratio
+        noise_power = (d - mean_basis.shape[1]) * (sd["class_sums"] / divisor) ** 2
+        power = np.maximum(np.sum(outside**2, axis=1), 1e-300)
+        outside = np.clip(1.0 - noise_power / power, 0.0, 1.0)[:, None] * outside
+    means = projected @ mean_basis.T + outside
+    inside = means @ vectors
     weights = np.maximum(counts, 0.0) / max(float(np.maximum(counts, 0.0).sum()), 1e-300)
     between = (inside * weights[:, None]).T @ inside
     within = np.diag(spikes) - between
@@ -211,9 +236,10 @@ def fit_dp_gaussian(
 
     deviation = y - means[combination]
     residual = _clip_rows(deviation - (deviation @ vectors) @ vectors.T, config.residual_clip)
-    residual_power = noisy("residual", np.sum(residual**2, axis=0)) / n
-    floor = 0.1 * max(float(np.mean(residual_power)), 1e-6)
-    psi = np.maximum(residual_power, floor)
+    # mean absolute residual per gene (sensitivity linear in the bound), Gaussian scale
+    spread = noisy("residual", np.sum(np.abs(residual), axis=0)) / n
+    floor = 0.1 * max(float(np.mean(spread)), 1e-6)
+    psi = (math.pi / 2.0) * np.maximum(spread, floor) ** 2
 
     privacy = None
     if config.epsilon is not None:
