@@ -266,6 +266,12 @@ def test_top_variable_genes_are_refused_under_dp(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "top-variable" in result.output and "Traceback" not in result.output
+    from gexgen.train.config import TrainConfig
+    from gexgen.train.data import prepare_training_data
+
+    with pytest.raises(GexgenError, match="selected on its training rows"):  # DP-SGD too
+        prepare_training_data(cohort, TrainConfig(dp_epsilon=1.0, batch_size=8))
+    assert prepare_training_data(cohort, TrainConfig(batch_size=8)).n_genes == 8  # no DP: ok
 
 
 def test_cli_writes_a_generator_and_refuses_cvae_options(

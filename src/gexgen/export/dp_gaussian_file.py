@@ -32,6 +32,7 @@ from gexgen.export.metadata import generator_metadata
 from gexgen.export.onnx_export import ExportReport, export_graph
 from gexgen.train.calibrate import combination_index
 from gexgen.train.cvae import joint_one_hot
+from gexgen.train.dp_budget import refuse_private_gene_selection
 from gexgen.train.dp_gaussian import DPGaussianConfig, DPGaussianFit, fit_dp_gaussian
 
 __all__ = ["DPGaussianResult", "LowRankDecoder", "write_dp_gaussian_generator"]
@@ -60,16 +61,6 @@ class DPGaussianResult:
     export: ExportReport
     fit: DPGaussianFit
     seconds: float
-
-
-def refuse_private_gene_selection(adata: Any) -> None:
-    """A gene panel chosen on the training rows (``top-variable:N``) is not covered by DP."""
-    genes = str(adata.uns.get("gexgen", {}).get("genes", ""))
-    if genes.startswith("top-variable"):
-        raise GexgenError(
-            f"the cohort's genes were selected on its training rows ({genes}), which DP does not "
-            "cover; build the cohort with a public panel (gexgen data --genes l1000 or all)"
-        )
 
 
 def _public_vocabularies(obs: pd.DataFrame, conditions: list[str]) -> list[list[str]]:

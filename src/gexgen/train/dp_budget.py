@@ -23,7 +23,13 @@ from typing import Any
 
 from gexgen.errors import GexgenError
 
-__all__ = ["ACCOUNTANT", "calibrate_noise", "epsilon_spent", "default_delta"]
+__all__ = [
+    "ACCOUNTANT",
+    "calibrate_noise",
+    "epsilon_spent",
+    "default_delta",
+    "refuse_private_gene_selection",
+]
 
 ACCOUNTANT = "dp-accounting PLD (privacy loss distribution), composed Gaussian mechanisms"
 
@@ -94,3 +100,13 @@ def calibrate_noise(shares: Mapping[str, float], epsilon: float, delta: float) -
 
     sigma = float(dpa.get_sigma_gaussian(float(epsilon), float(delta)))
     return multipliers(sigma)
+
+
+def refuse_private_gene_selection(adata: Any) -> None:
+    """A gene panel chosen on the training rows (``top-variable:N``) is not covered by DP."""
+    genes = str(adata.uns.get("gexgen", {}).get("genes", ""))
+    if genes.startswith("top-variable"):
+        raise GexgenError(
+            f"the cohort's genes were selected on its training rows ({genes}), which DP does not "
+            "cover; build the cohort with a public panel (gexgen data --genes l1000 or all)"
+        )
