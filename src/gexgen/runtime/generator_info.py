@@ -64,7 +64,7 @@ class GeneratorInfo:
                     ("n_train", training.get("n_train")),
                     ("val_loss", training.get("val_loss")),
                     ("epochs", training.get("epochs")),
-                    ("data_sha256", str(training.get("data_sha256", ""))[:16] or None),
+                    ("data_sha256", str(training.get("data_sha256") or "")[:16] or None),
                 )
                 if value is not None
             )
