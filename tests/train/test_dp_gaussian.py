@@ -286,4 +286,26 @@ def test_cli_writes_a_generator_and_refuses_cvae_options(
     assert "(epsilon 5, delta" in result.output
     result = CliRunner().invoke(app, [*args, "--dp-epsilon", "5", "--epochs", "3", "--overwrite"])
     assert result.exit_code == 1 and "--epochs do not apply" in result.output
+    result = CliRunner().invoke(
+        app, [*args, "--dp-epsilon", "5", "--dp-public-counts", "--overwrite"]
+    )
+    assert result.exit_code == 0, result.output
+    cvae = ["train", str(neighbours[0]), "--out", str(tmp_path / "c"), "--dp-public-counts"]
+    result = CliRunner().invoke(app, cvae)
+    assert result.exit_code == 1 and "dp-gaussian only" in result.output
     assert math.isfinite(default_delta(10))
+
+
+def test_public_counts_are_exact_and_spend_no_budget() -> None:
+    x, combo = _toy()
+    fit = fit_dp_gaussian(x, combo, 3, DPGaussianConfig(epsilon=10.0, public_counts=True))
+    np.testing.assert_array_equal(fit.counts, np.bincount(combo, minlength=3))
+    assert fit.privacy is not None and "counts (declared public)" in fit.privacy["public"]
+    assert [p["name"] for p in fit.privacy["parts"]] == [
+        "centre",
+        "class_sums",
+        "second_moment",
+        "residual",
+    ]
+    assert sum(p["share"] for p in fit.privacy["parts"]) == pytest.approx(1.0)
+    assert fit.privacy["epsilon_spent"] == pytest.approx(10.0, rel=0.01)

@@ -10,7 +10,9 @@ import typer
 from gexgen.errors import GexgenError
 
 GENERATOR_NAME = "generator.onnx"  # the file written inside --out
-ALLOWED = frozenset({"cohort", "out", "model", "dp_epsilon", "dp_delta", "seed", "conditions"})
+ALLOWED = frozenset(
+    {"cohort", "out", "model", "dp_epsilon", "dp_delta", "seed", "conditions", "dp_public_counts"}
+)
 SWITCHES = frozenset({"overwrite", "resume", "progress"})
 
 
@@ -32,6 +34,7 @@ def train_dp_gaussian(cohort: Path, out: Path, options: dict[str, Any]) -> None:
         epsilon=options.get("dp_epsilon"),
         delta=options.get("dp_delta"),
         seed=options.get("seed") or 0,
+        public_counts=bool(options.get("dp_public_counts")),
     )
     conditions = options.get("conditions")
     names = tuple(n.strip() for n in conditions.split(",") if n.strip()) if conditions else None

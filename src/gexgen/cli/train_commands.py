@@ -319,6 +319,13 @@ def train(
         float | None,
         typer.Option(help=f"DP per-sample gradient clipping norm (default {_D.dp_max_grad_norm})."),
     ] = None,
+    dp_public_counts: Annotated[
+        bool | None,
+        typer.Option(
+            "--dp-public-counts",
+            help="dp-gaussian: declare the label-combination counts public (released exactly).",
+        ),
+    ] = None,
 ) -> None:
     """Train gexgen's conditional VAE (or the WGAN-GP baseline) on a cohort's training split.
 
@@ -337,6 +344,8 @@ def train(
         from gexgen.cli._dp_gaussian_train import train_dp_gaussian
 
         return train_dp_gaussian(cohort, out, options)
+    if dp_public_counts is not None:
+        raise GexgenError(f"--dp-public-counts applies to --model dp-gaussian only, not {model}")
     _refuse_options_of_the_other_model(options, model)
     if model == "wgan-gp" and recipe is not None:
         raise GexgenError("--recipe applies to --model cvae only, not wgan-gp")

@@ -133,7 +133,8 @@ def write_dp_gaussian_generator(
 
     count_sd = 0.0
     if fit.privacy is not None:
-        count_sd = next(p["noise_sd"] for p in fit.privacy["parts"] if p["name"] == "counts")
+        parts = fit.privacy["parts"]
+        count_sd = next((p["noise_sd"] for p in parts if p["name"] == "counts"), 0.0)
     combinations, label_counts = _combinations(
         fit.counts, vocabularies, names, max(1.0, 2 * count_sd)
     )

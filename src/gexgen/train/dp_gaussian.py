@@ -99,6 +99,9 @@ class DPGaussianConfig:
     # factors' own; more keeps more class signal and more noise)
     mean_rank: int = 0
     seed: int = 0  # seeds the DP noise
+    # the per-combination counts are declared public (the study design): released exactly,
+    # no budget spent on them (their share goes to the other parts)
+    public_counts: bool = False
     shares: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SHARES))
 
     def __post_init__(self) -> None:
@@ -184,8 +187,11 @@ def fit_dp_gaussian(
         delta = None
     else:
         delta = float(config.delta or default_delta(n))
-        multipliers = calibrate_noise(config.shares, config.epsilon, delta)
-    sd = {name: multipliers[name] * sensitivity[name] for name in sensitivity}
+        shares = {
+            k: w for k, w in config.shares.items() if k != "counts" or not config.public_counts
+        }
+        multipliers = calibrate_noise(shares, config.epsilon, delta)
+    sd = {name: multipliers.get(name, 0.0) * sensitivity[name] for name in sensitivity}
     rng = np.random.default_rng(config.seed)
 
     def noisy(name: str, value: np.ndarray) -> np.ndarray:
@@ -253,7 +259,8 @@ def fit_dp_gaussian(
             "accountant": ACCOUNTANT,
             "neighbouring": "replace one training row (n_train public)",
             "covers": "every data-dependent number in the file (see parts)",
-            "public": "genes, label vocabularies, n_train, clipping bounds, budget shares",
+            "public": "genes, label vocabularies, n_train, clipping bounds, budget shares"
+            + (", per-combination counts (declared public)" if config.public_counts else ""),
             "parts": [
                 {
                     "name": name,
@@ -263,7 +270,7 @@ def fit_dp_gaussian(
                     "noise_sd": sd[name],
                     "determines": PART_FIELDS[name],
                 }
-                for name in sensitivity
+                for name in multipliers
             ],
             "clipping": {
                 "clip_value": config.clip_value,
