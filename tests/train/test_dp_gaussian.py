@@ -309,3 +309,21 @@ def test_public_counts_are_exact_and_spend_no_budget() -> None:
     ]
     assert sum(p["share"] for p in fit.privacy["parts"]) == pytest.approx(1.0)
     assert fit.privacy["epsilon_spent"] == pytest.approx(10.0, rel=0.01)
+
+
+def test_the_noise_added_has_the_recorded_scale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Across noise seeds, the released centre and counts vary by the recorded noise sd."""
+    import gexgen.train.dp_gaussian as module
+
+    multipliers = calibrate_noise(DEFAULT_SHARES, 2.0, 1e-4)  # once: the accounting is above
+    monkeypatch.setattr(module, "calibrate_noise", lambda *args: multipliers)
+    monkeypatch.setattr(module, "epsilon_spent", lambda *args: 2.0)
+    x, combo = _toy(n=300, d=10)
+    fits = [fit_dp_gaussian(x, combo, 3, DPGaussianConfig(epsilon=2.0, seed=s)) for s in range(300)]
+    parts = {p["name"]: p for p in fits[0].privacy["parts"]}
+    counts = np.stack([f.counts for f in fits])
+    assert counts.std(axis=0).mean() == pytest.approx(parts["counts"]["noise_sd"], rel=0.1)
+    np.testing.assert_allclose(counts.mean(axis=0), np.bincount(combo), atol=2.0)
+    centres = np.stack([f.centre for f in fits])  # centre = c0 + (clipped sum + noise) / n
+    want = parts["centre"]["noise_sd"] / len(x)
+    assert centres.std(axis=0).mean() == pytest.approx(want, rel=0.1)
