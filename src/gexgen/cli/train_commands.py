@@ -200,7 +200,8 @@ def train(
         str,
         typer.Option(
             help="cvae (the paper's conditional VAE), wgan-gp (the baseline of Viñas et al.) "
-            "or dp-gaussian (DP low-rank Gaussian; writes OUT/generator.onnx, see docs/dp.md)."
+            "or dp-gaussian (DP low-rank Gaussian, every released number noised; writes "
+            "OUT/generator.onnx)."
         ),
     ] = "cvae",
     recipe: Annotated[

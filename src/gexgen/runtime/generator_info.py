@@ -99,16 +99,24 @@ def _training_lines(training: dict[str, Any]) -> list[str]:
             f"(spent {privacy.get('epsilon_spent', float('nan')):.3g}), "
             f"delta {privacy.get('dp_delta', float('nan')):.3g} ({privacy.get('mechanism', '')})"
         )
-        for part in privacy.get("parts") or []:  # the budget of every released part
+        parts = privacy.get("parts")
+        for part in parts if isinstance(parts, list) else []:  # every released part's budget
             if isinstance(part, dict):
+                num = {k: _number(part.get(k)) for k in ("noise_multiplier", "sensitivity")}
                 lines.append(
-                    f"  {printable(str(part.get('name')))}: share {part.get('share', 0):.3f}, "
-                    f"noise multiplier {part.get('noise_multiplier', 0):.3g}, sensitivity "
-                    f"{part.get('sensitivity', 0):.3g}, noise sd {part.get('noise_sd', 0):.3g}"
+                    f"  {printable(str(part.get('name')))}: share {_number(part.get('share'))}, "
+                    f"noise multiplier {num['noise_multiplier']}, sensitivity "
+                    f"{num['sensitivity']}, noise sd {_number(part.get('noise_sd'))}"
                 )
     else:
         lines.append("differential privacy: none (no formal guarantee)")
     return lines
+
+
+def _number(value: Any) -> str:
+    """A recorded number to 3 significant digits; '?' for anything else."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    return f"{value:.3g}" if ok else "?"
 
 
 def _precision(meta: dict[str, Any]) -> str:
