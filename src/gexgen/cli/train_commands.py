@@ -25,7 +25,7 @@ _R = TrainConfig.recipe(DEFAULT_RECIPE)  # what an option-less `gexgen train` ru
 _W = WGANConfig()
 _FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
 _WGAN_FIELDS = frozenset(f.name for f in dataclasses.fields(WGANConfig))
-MODELS = ("cvae", "wgan-gp")
+MODELS = ("cvae", "wgan-gp", "dp-gaussian")
 
 
 def _widths(text: str | None, option: str) -> tuple[int, ...] | None:
@@ -222,7 +222,9 @@ def train(
     model: Annotated[
         str,
         typer.Option(
-            help="cvae (the paper's conditional VAE) or wgan-gp (the baseline of Viñas et al.)."
+            help="cvae (the paper's conditional VAE), wgan-gp (the baseline of Viñas et al.) "
+            "or dp-gaussian (DP low-rank Gaussian, every released number noised; writes "
+            "OUT/generator.onnx)."
         ),
     ] = "cvae",
     recipe: Annotated[
@@ -369,6 +371,13 @@ def train(
         float | None,
         typer.Option(help=f"DP per-sample gradient clipping norm (default {_D.dp_max_grad_norm})."),
     ] = None,
+    dp_public_counts: Annotated[
+        bool | None,
+        typer.Option(
+            "--dp-public-counts",
+            help="dp-gaussian: declare the label-combination counts public (released exactly).",
+        ),
+    ] = None,
 ) -> None:
     """Train gexgen's conditional VAE (or the WGAN-GP baseline) on a cohort's training split.
 
@@ -383,6 +392,12 @@ def train(
         raise GexgenError("--resume and --overwrite exclude each other; choose one")
     if model not in MODELS:
         raise GexgenError(f"--model must be one of {list(MODELS)}, got {model!r}")
+    if model == "dp-gaussian":  # DP low-rank Gaussian: writes OUT/generator.onnx directly
+        from gexgen.cli._dp_gaussian_train import train_dp_gaussian
+
+        return train_dp_gaussian(cohort, out, options)
+    if dp_public_counts is not None:
+        raise GexgenError(f"--dp-public-counts applies to --model dp-gaussian only, not {model}")
     _refuse_options_of_the_other_model(options, model)
     if model == "wgan-gp" and recipe is not None:
         raise GexgenError("--recipe applies to --model cvae only, not wgan-gp")
