@@ -71,9 +71,10 @@ def test_python_blocks_run_as_written(tmp_path, monkeypatch):
 def test_node_block_names_the_tested_program():
     (bash,) = _blocks("bash", EMBEDDING)
     assert "ONNXRUNTIME_NODE_INSTALL=skip npm ci" in bash
-    assert "node generate.js generator.onnx z.f32 expression.f32 tissue=kidney status=tumor" in bash
+    command = "node generate.js generator.onnx expression.f32 --n 1000 --seed 0 tissue=kidney"
+    assert command in bash  # the example draws z and eps itself (seeded N(0, 1))
     usage = (REPO / "examples" / "node" / "generate.js").read_text()
-    assert "node generate.js GENERATOR.onnx Z.f32 OUT.f32" in usage
+    assert "node generate.js GENERATOR.onnx OUT.f32 --n 1000 --seed 0" in usage
 
 
 @pytest.mark.parametrize("mix", ["training", "uniform"])

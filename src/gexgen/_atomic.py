@@ -59,6 +59,8 @@ _MODE = 0o666 & ~_umask()
 def _pid_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process there: cannot tell
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

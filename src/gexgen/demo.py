@@ -151,7 +151,9 @@ def run_demo(
     """Run the pipeline end to end and return where everything is.
 
     An ``out_dir`` that already holds a demo's outputs is refused unless
-    ``overwrite`` (then every step replaces its own output).
+    ``overwrite`` (then every step replaces its own output). Without it every
+    step creates its output at its rename: a file another demo wrote in the
+    same folder meanwhile is kept and this demo stops with one line.
 
     Examples
     --------
@@ -178,7 +180,7 @@ def run_demo(
             fetch(landmarks, local, progress=progress)
             landmarks = str(local)
         _, summary = build_rnaseqdb_cohort(
-            source, landmarks, cohort, seed=config.seed, progress=progress, overwrite=True
+            source, landmarks, cohort, seed=config.seed, progress=progress, overwrite=overwrite
         )
         echo(summary.format())
 
@@ -190,7 +192,9 @@ def run_demo(
         device=config.device,
     )
     with _step("2/5 train: conditional VAE", seconds, echo):
-        result = train_cvae(cohort, out / "run", train_config, overwrite=True, progress=progress)
+        result = train_cvae(
+            cohort, out / "run", train_config, overwrite=overwrite, progress=progress
+        )
         echo(
             f"    kept the weights of epoch {result.kept_epoch} of {result.epochs_run} "
             f"({train_config.keep} model selection on the validation part"
@@ -200,7 +204,7 @@ def run_demo(
 
     generator = out / "generator.onnx"
     with _step("3/5 export: generator.onnx", seconds, echo):
-        report = export_generator(result.run_dir, generator, overwrite=True)
+        report = export_generator(result.run_dir, generator, overwrite=overwrite)
         echo(f"    wrote {generator} (max |onnx - torch| = {report.max_abs_diff:.2e})")
 
     synthetic = out / "synthetic.parquet"
@@ -215,7 +219,7 @@ def run_demo(
             seed=config.seed,
             chunk_size=config.chunk_size,
             progress=progress,
-            overwrite=True,
+            overwrite=overwrite,
         )
         rate = config.n_profiles / (time.perf_counter() - start)
         echo(f"    wrote {synthetic} ({rate:,.0f} profiles/s including the file)")
@@ -228,7 +232,7 @@ def run_demo(
             out_dir=report_dir,
             config=EvaluateConfig(seed=config.seed),
             progress=progress,
-            overwrite=True,
+            overwrite=overwrite,
         )
     echo("")
     for line in summary_lines(metrics):

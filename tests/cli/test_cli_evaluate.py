@@ -3,44 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from gexgen.cli import app
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "metrics"))
-from toy_data import (  # noqa: E402
-    ToyModel,
-    toy_labels,
-    write_profiles_h5ad,
-    write_toy_cohort,
-    write_toy_generator,
-)
-
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def toy(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cli_toy")
-    model = ToyModel(seed=1)
-    rng = np.random.default_rng(2)
-    labels = toy_labels(300, rng)
-    values = model.log_values(labels, rng)
-    return {
-        "root": root,
-        "cohort": write_toy_cohort(root / "cohort.h5ad", n=300, model=model),
-        "synthetic": write_profiles_h5ad(root / "synthetic.h5ad", values, model.genes, labels),
-        "foreign": write_profiles_h5ad(
-            root / "foreign.h5ad", values, [f"X{j}" for j in range(model.n_genes)], labels
-        ),
-        "good": write_toy_generator(root / "good.onnx", model, good=True),
-        "bad": write_toy_generator(root / "bad.onnx", model, good=False),
-    }
+# the inputs of the `toy` fixture (tests/cli/conftest.py)
+TOY = dict(model_seed=1, sample_seed=2, n_synthetic=300, foreign=True, bad=True)
 
 
 def test_evaluate_with_a_synthetic_file_writes_metrics_and_report(toy, tmp_path):

@@ -2,41 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 from gexgen.cli import app
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "metrics"))
-from toy_data import (  # noqa: E402
-    ToyModel,
-    toy_labels,
-    write_profiles_h5ad,
-    write_toy_cohort,
-    write_toy_generator,
-)
-
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def toy(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cli_probe")
-    model = ToyModel(seed=4)
-    rng = np.random.default_rng(4)
-    labels = toy_labels(200, rng)
-    return {
-        "root": root,
-        "cohort": write_toy_cohort(root / "cohort.h5ad", n=300, model=model, seed=4),
-        "synthetic": write_profiles_h5ad(
-            root / "synthetic.h5ad", model.log_values(labels, rng), model.genes, labels
-        ),
-        "good": write_toy_generator(root / "good.onnx", model, good=True),
-    }
+# the inputs of the `toy` fixture (tests/cli/conftest.py)
+TOY = dict(model_seed=4, sample_seed=4, n_synthetic=200, cohort_seed=4)
 
 
 def _check(toy, *args):

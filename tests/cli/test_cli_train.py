@@ -265,7 +265,7 @@ def test_train_wgan_gp_exports_and_generates(cohort, tmp_path):
         ([*TINY, "--n-critic", "3"], "--n-critic apply to --model wgan-gp only, not cvae"),
         ([*WGAN, "--resume"], "--resume works for --model cvae only"),
         ([*WGAN, "--n-critic", "0"], "n_critic must be a positive integer"),
-        ([*TINY, "--model", "gan"], "--model must be one of ['cvae', 'wgan-gp']"),
+        ([*TINY, "--model", "gan"], "--model must be one of ['cvae', 'wgan-gp', 'dp-gaussian']"),
     ],
 )  # fmt: skip
 def test_train_model_options_are_checked(cohort, tmp_path, args, message):

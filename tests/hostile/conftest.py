@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -86,3 +90,47 @@ def training_hash(adata) -> str:
         h.update("\n".join(adata.obs[col].astype(str)).encode())
     h.update(b"split")
     return h.hexdigest()
+
+
+@pytest.fixture
+def lose_the_race(monkeypatch: pytest.MonkeyPatch):
+    """``lose_the_race(module, name, plant)``: another run writes its output meanwhile.
+
+    ``module.name`` is patched so that ``plant()`` runs right after it (``before=True``:
+    right before it), as when a run started at the same time passes the same point
+    first: the early existence check has passed, the output has not been claimed yet.
+    """
+
+    def patch(module: str, name: str, plant: Callable[[], object], *, before: bool = False):
+        target = importlib.import_module(module)
+        original = getattr(target, name)
+
+        def racing(*args, **kwargs):
+            if before:
+                plant()
+            result = original(*args, **kwargs)
+            if not before:
+                plant()
+            return result
+
+        monkeypatch.setattr(target, name, racing)
+
+    return patch
+
+
+@contextlib.contextmanager
+def _flock_held(lock: Path):
+    import fcntl
+
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield lock
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+def held_lock():
+    """``with held_lock(folder / ".gexgen-run.lock"):`` as a running gexgen command holds it."""
+    return _flock_held

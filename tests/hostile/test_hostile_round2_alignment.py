@@ -147,11 +147,16 @@ def _resplit(small_cohort: Path, tmp_path: Path) -> Path:
     return path
 
 
+def _check_resplit(cli, generator: Path, cohort: Path, tmp_path: Path, *extra: object):
+    """``gexgen check`` of ``generator`` against ``cohort`` re-split with another seed."""
+    return cli("check", generator, "--real", _resplit(cohort, tmp_path),
+               "--n-synthetic", 40, "--min-gamma", -1, *extra)  # fmt: skip
+
+
 def test_check_warns_when_real_is_not_the_training_cohort(
     cli, matched_generator, small_cohort, tmp_path
 ):
-    result = cli("check", matched_generator, "--real", _resplit(small_cohort, tmp_path),
-                 "--n-synthetic", 40, "--min-gamma", -1, "--json")  # fmt: skip
+    result = _check_resplit(cli, matched_generator, small_cohort, tmp_path, "--json")
     assert result.exit_code == 0, result.output
     assert "not the cohort the generator was trained on" in result.stderr
     assert json.loads(result.stdout)["warnings"]
@@ -160,8 +165,7 @@ def test_check_warns_when_real_is_not_the_training_cohort(
 def test_check_strict_fails_when_real_is_not_the_training_cohort(
     cli, matched_generator, small_cohort, tmp_path
 ):
-    result = cli("check", matched_generator, "--real", _resplit(small_cohort, tmp_path),
-                 "--n-synthetic", 40, "--min-gamma", -1, "--strict")  # fmt: skip
+    result = _check_resplit(cli, matched_generator, small_cohort, tmp_path, "--strict")
     assert result.exit_code == 2, result.output
     assert "not the cohort the generator was trained on" in result.stderr
 
@@ -174,34 +178,32 @@ def test_check_is_silent_on_the_training_cohort(cli, matched_generator, small_co
 
 
 # ------------------------------------------------ import keeps what was written
-def test_import_keeps_label_values_as_written(tmp_path):
+def _import_csv(tmp_path: Path, header: str, row, labels: list[str]):
+    """``import_matrix`` of a 12-row CSV: ``header``, then ``row(i)`` for each row."""
     from gexgen.data.importer import import_matrix
 
     matrix = tmp_path / "m.csv"
-    rows = "".join(f"s{i},{i},{i + 1},{['01', '1'][i % 2]}\n" for i in range(12))
-    matrix.write_text("id,G1,G2,batch\n" + rows)
-    adata, _ = import_matrix(matrix, labels=["batch"])
+    matrix.write_text(header + "\n" + "".join(row(i) + "\n" for i in range(12)))
+    return import_matrix(matrix, labels=labels)
+
+
+def test_import_keeps_label_values_as_written(tmp_path):
+    adata, _ = _import_csv(
+        tmp_path, "id,G1,G2,batch", lambda i: f"s{i},{i},{i + 1},{['01', '1'][i % 2]}", ["batch"]
+    )
     assert sorted(adata.obs["batch"].astype(str).unique()) == ["01", "1"]
 
 
 def test_import_refuses_a_float_first_column_taken_as_ids(tmp_path):
-    from gexgen.data.importer import import_matrix
-
-    matrix = tmp_path / "m.csv"
-    rows = "".join(f"{i + 0.37},{i},{'ab'[i % 2]}\n" for i in range(12))
-    matrix.write_text("G0,G1,tissue\n" + rows)
     with pytest.raises(GexgenError, match="fractional numbers"):
-        import_matrix(matrix, labels=["tissue"])
+        _import_csv(tmp_path, "G0,G1,tissue", lambda i: f"{i + 0.37},{i},{'ab'[i % 2]}", ["tissue"])
 
 
 def test_import_refuses_an_empty_gene_name(tmp_path):
-    from gexgen.data.importer import import_matrix
-
-    matrix = tmp_path / "m.csv"
-    rows = "".join(f"s{i},{i},{i + 2},{'ab'[i % 2]}\n" for i in range(12))
-    matrix.write_text("id,G1, ,tissue\n" + rows)
     with pytest.raises(GexgenError, match="empty"):
-        import_matrix(matrix, labels=["tissue"])
+        _import_csv(
+            tmp_path, "id,G1, ,tissue", lambda i: f"s{i},{i},{i + 2},{'ab'[i % 2]}", ["tissue"]
+        )
 
 
 # ------------------------------------------------ generator metadata: numeric ranges

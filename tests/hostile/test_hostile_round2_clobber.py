@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -25,24 +23,26 @@ def _check_error_line(result) -> str:
 
 
 # ------------------------------------------------ check --junit never replaces an input
+def _junit_onto_an_input_is_refused(cli, generator: Path, real: Path, target: Path) -> None:
+    """``check GEN --real REAL --junit TARGET`` with TARGET an input: refused, TARGET intact."""
+    before = target.read_bytes()
+    result = cli("check", generator, "--real", real, "--junit", target, *CHECK)
+    assert "is an input" in _check_error_line(result)
+    assert target.read_bytes() == before
+
+
 def test_check_junit_onto_the_real_cohort_is_refused(
     cli, matched_generator, small_cohort, tmp_path
 ):
     cohort = tmp_path / "cohort.h5ad"
     shutil.copy(small_cohort, cohort)
-    before = cohort.read_bytes()
-    result = cli("check", matched_generator, "--real", cohort, "--junit", cohort, *CHECK)
-    assert "is an input" in _check_error_line(result)
-    assert cohort.read_bytes() == before
+    _junit_onto_an_input_is_refused(cli, matched_generator, cohort, cohort)
 
 
 def test_check_junit_onto_the_generator_is_refused(cli, matched_generator, small_cohort, tmp_path):
     gen = tmp_path / "g.onnx"
     shutil.copy(matched_generator, gen)
-    before = gen.read_bytes()
-    result = cli("check", gen, "--real", small_cohort, "--junit", gen, *CHECK)
-    assert "is an input" in _check_error_line(result)
-    assert gen.read_bytes() == before
+    _junit_onto_an_input_is_refused(cli, gen, small_cohort, gen)
 
 
 def test_check_junit_onto_the_generator_sidecar_is_refused(
@@ -52,27 +52,19 @@ def test_check_junit_onto_the_generator_sidecar_is_refused(
     shutil.copy(matched_generator, gen)
     side = tmp_path / "g.onnx.json"
     side.write_text("{}")
-    result = cli("check", gen, "--real", small_cohort, "--junit", side, *CHECK)
-    assert "is an input" in _check_error_line(result)
+    _junit_onto_an_input_is_refused(cli, gen, small_cohort, side)
     assert side.read_text() == "{}"
 
 
 # ------------------------------------------------ generate: existence checked at the rename
-def test_generate_race_keeps_the_other_writers_file(cli, generator, tmp_path, monkeypatch):
+def test_generate_race_keeps_the_other_writers_file(cli, generator, tmp_path, lose_the_race):
     """Another process creates the output after the early check: it is kept, we fail."""
-    import importlib
-
-    wp = importlib.import_module("gexgen.runtime.write_profiles")
-
     out = tmp_path / "x.parquet"
-    original = wp.check_output_file
-
-    def check_then_lose_the_race(*args, **kwargs):
-        result = original(*args, **kwargs)
-        out.write_bytes(b"the other run's output")
-        return result
-
-    monkeypatch.setattr(wp, "check_output_file", check_then_lose_the_race)
+    lose_the_race(
+        "gexgen.runtime.write_profiles",
+        "check_output_file",
+        lambda: out.write_bytes(b"the other run's output"),
+    )
     err = one_error_line(cli("generate", generator, "--n", 20, "--out", out, "--no-progress"))
     assert "appeared while it was being written" in err
     assert out.read_bytes() == b"the other run's output"
@@ -80,22 +72,24 @@ def test_generate_race_keeps_the_other_writers_file(cli, generator, tmp_path, mo
 
 
 # ------------------------------------------------ train: one run per folder
-def test_train_refuses_a_run_folder_another_train_holds(cli, small_cohort, tmp_path):
+def test_train_refuses_a_run_folder_another_train_holds(cli, small_cohort, tmp_path, held_lock):
     run = tmp_path / "run"
     run.mkdir()
-    fd = os.open(run / ".gexgen-run.lock", os.O_RDWR | os.O_CREAT)
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running `gexgen train` holds it
-    try:
+    with held_lock(run / ".gexgen-run.lock"):  # as a running `gexgen train` holds it
         err = one_error_line(
             cli("train", small_cohort, "--out", run, "--epochs", 1, "--no-progress")
         )
-    finally:
-        os.close(fd)
     assert "in use by another gexgen train" in err
     assert sorted(p.name for p in run.iterdir()) == [".gexgen-run.lock"]
 
 
 # ------------------------------------------------ evaluate owns its figures folder
+def _evaluate(cli, real: Path, model: Path, report: Path, *extra: object):
+    """``gexgen evaluate`` of ``model`` against ``real`` into ``report``, 40 profiles, quiet."""
+    return cli("evaluate", "--real", real, "--model", model, "--out", report,
+               "--n-synthetic", 40, "--no-progress", *extra)  # fmt: skip
+
+
 def test_evaluate_refuses_existing_figures_without_overwrite(
     cli, matched_generator, small_cohort, tmp_path
 ):
@@ -103,20 +97,7 @@ def test_evaluate_refuses_existing_figures_without_overwrite(
     (report / "figures").mkdir(parents=True)
     png = report / "figures" / "umap.png"
     png.write_bytes(b"precious figure")
-    err = one_error_line(
-        cli(
-            "evaluate",
-            "--real",
-            small_cohort,
-            "--model",
-            matched_generator,
-            "--out",
-            report,
-            "--n-synthetic",
-            40,
-            "--no-progress",
-        )  # fmt: skip
-    )
+    err = one_error_line(_evaluate(cli, small_cohort, matched_generator, report))
     assert "figures" in err and "--overwrite" in err
     assert png.read_bytes() == b"precious figure"
 
@@ -130,21 +111,7 @@ def test_evaluate_never_follows_a_planted_figures_link(
     report = tmp_path / "rep"
     report.mkdir()
     (report / "figures").symlink_to(elsewhere, target_is_directory=True)
-    err = one_error_line(
-        cli(
-            "evaluate",
-            "--real",
-            small_cohort,
-            "--model",
-            matched_generator,
-            "--out",
-            report,
-            "--n-synthetic",
-            40,
-            "--no-progress",
-            "--overwrite",
-        )  # fmt: skip
-    )
+    err = one_error_line(_evaluate(cli, small_cohort, matched_generator, report, "--overwrite"))
     assert "symbolic link" in err
     assert [p.name for p in elsewhere.iterdir()] == ["keep.png"]
 
@@ -220,58 +187,32 @@ def test_data_import_refuses_its_input_as_output(cli, small_cohort, tmp_path):
     assert cohort.read_bytes() == before
 
 
-def test_data_import_race_keeps_the_other_writers_file(cli, tmp_path, monkeypatch):
-    import importlib
-
-    importer = importlib.import_module("gexgen.data.importer")
+def test_data_import_race_keeps_the_other_writers_file(cli, tmp_path, lose_the_race):
     matrix = tmp_path / "m.csv"
     matrix.write_text(
         "id,G1,G2,tissue\n" + "".join(f"s{i},1,{i},{'ab'[i % 2]}\n" for i in range(8))
     )
     out = tmp_path / "cohort.h5ad"
-    original = importer.check_output_file
-
-    def check_then_lose_the_race(*args, **kwargs):
-        result = original(*args, **kwargs)
-        out.write_bytes(b"the other run's cohort")
-        return result
-
-    monkeypatch.setattr(importer, "check_output_file", check_then_lose_the_race)
+    lose_the_race(
+        "gexgen.data.importer",
+        "check_output_file",
+        lambda: out.write_bytes(b"the other run's cohort"),
+    )
     err = one_error_line(cli("data", "import", matrix, "--label", "tissue", "--out", out))
     assert "appeared while it was being written" in err
     assert out.read_bytes() == b"the other run's cohort"
 
 
 def test_evaluate_race_keeps_the_other_runs_metrics(
-    cli, matched_generator, small_cohort, tmp_path, monkeypatch
+    cli, matched_generator, small_cohort, tmp_path, lose_the_race
 ):
-    import importlib
-
-    evaluation = importlib.import_module("gexgen.metrics.evaluation")
     report = tmp_path / "rep"
-    original = evaluation.check_output_folder
 
-    def check_then_lose_the_race(*args, **kwargs):
-        result = original(*args, **kwargs)
+    def other_run_writes_its_metrics():
         report.mkdir()
         (report / "metrics.json").write_text('{"other": "run"}')
-        return result
 
-    monkeypatch.setattr(evaluation, "check_output_folder", check_then_lose_the_race)
-    err = one_error_line(
-        cli(
-            "evaluate",
-            "--real",
-            small_cohort,
-            "--model",
-            matched_generator,
-            "--out",
-            report,
-            "--n-synthetic",
-            40,
-            "--no-progress",
-            "--no-report",
-        )  # fmt: skip
-    )
+    lose_the_race("gexgen.metrics.evaluation", "check_output_folder", other_run_writes_its_metrics)
+    err = one_error_line(_evaluate(cli, small_cohort, matched_generator, report, "--no-report"))
     assert "appeared while it was being written" in err
     assert (report / "metrics.json").read_text() == '{"other": "run"}'

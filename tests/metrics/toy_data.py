@@ -182,3 +182,38 @@ def write_toy_generator(path: Path, model: ToyModel, good: bool = True, seed: in
     onnx.checker.check_model(onnx_model)
     onnx.save(onnx_model, str(path))
     return path
+
+
+def write_toy_evaluation_inputs(
+    root: Path,
+    *,
+    model_seed: int,
+    sample_seed: int,
+    n_synthetic: int,
+    cohort_seed: int = 0,
+    foreign: bool = False,
+    bad: bool = False,
+) -> dict[str, Path]:
+    """What the CLI's evaluate and check tests read, written under ``root``.
+
+    ``cohort`` (300 samples), ``synthetic`` (``n_synthetic`` profiles drawn from the
+    toy's true distribution, labels and values from one generator seeded
+    ``sample_seed``), ``good`` (the true generator); ``foreign`` (the synthetic
+    values under other gene names) and ``bad`` (a wrong generator) on request.
+    """
+    model = ToyModel(seed=model_seed)
+    rng = np.random.default_rng(sample_seed)
+    labels = toy_labels(n_synthetic, rng)
+    values = model.log_values(labels, rng)
+    files = {
+        "root": root,
+        "cohort": write_toy_cohort(root / "cohort.h5ad", n=300, seed=cohort_seed, model=model),
+        "synthetic": write_profiles_h5ad(root / "synthetic.h5ad", values, model.genes, labels),
+        "good": write_toy_generator(root / "good.onnx", model, good=True),
+    }
+    if foreign:
+        other = [f"X{j}" for j in range(model.n_genes)]
+        files["foreign"] = write_profiles_h5ad(root / "foreign.h5ad", values, other, labels)
+    if bad:
+        files["bad"] = write_toy_generator(root / "bad.onnx", model, good=False)
+    return files

@@ -20,6 +20,7 @@ from typing import Any
 from gexgen import __version__
 from gexgen._atomic import atomic_path
 from gexgen._json import json_default
+from gexgen._lock import folder_lock
 from gexgen.benchmark.config import PAPER_GAMMA, BenchmarkConfig
 from gexgen.benchmark.models import (
     MODEL_RUNNERS,
@@ -44,6 +45,7 @@ PAGE_NAME = "benchmark.html"
 TABLE_NAME = "table.txt"
 UMAP_NAME = "umap.png"
 SYNTHETIC_NAME = "synthetic.parquet"
+LOCK_NAME = ".gexgen-benchmark.lock"  # held while a benchmark writes the folder
 
 
 def _stderr(message: str) -> None:
@@ -53,7 +55,7 @@ def _stderr(message: str) -> None:
 def _check_out_dir(out_dir: Path, overwrite: bool) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise GexgenError(f"--out {str(out_dir)!r} is a file; choose a directory")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+    if out_dir.is_dir() and any(p.name != LOCK_NAME for p in out_dir.iterdir()) and not overwrite:
         raise GexgenError(
             f"benchmark directory {str(out_dir)!r} already exists and is not empty; "
             "pass --overwrite to replace its results or choose another --out"
@@ -108,19 +110,22 @@ def run_benchmark(
     config = config or BenchmarkConfig()
     out_dir = Path(out_dir)
     _check_out_dir(out_dir, overwrite)
-    log(f"reading {cohort_path} (labels {', '.join(config.conditions)})")
-    data = load_benchmark_data(cohort_path, list(config.conditions), config.seed)
-    split = data.split_summary()
-    log(
-        f"split: {split['n_fit']} fit + {split['n_val']} validation (train split), "
-        f"{split['n_test']} test; {len(data.genes)} genes; "
-        f"{len(split['test_combinations'])} label combinations in the test split"
-    )
-    previous_threads = _set_threads(config.threads)
-    try:
-        return _run_models(data, out_dir, config, progress, command, log)
-    finally:
-        _set_threads(previous_threads)
+    # one benchmark per folder, from the check to the last write (gexgen._lock)
+    with folder_lock(out_dir, LOCK_NAME, what="benchmark directory", command="gexgen benchmark"):
+        _check_out_dir(out_dir, overwrite)  # again: what another run wrote before the lock
+        log(f"reading {cohort_path} (labels {', '.join(config.conditions)})")
+        data = load_benchmark_data(cohort_path, list(config.conditions), config.seed)
+        split = data.split_summary()
+        log(
+            f"split: {split['n_fit']} fit + {split['n_val']} validation (train split), "
+            f"{split['n_test']} test; {len(data.genes)} genes; "
+            f"{len(split['test_combinations'])} label combinations in the test split"
+        )
+        previous_threads = _set_threads(config.threads)
+        try:
+            return _run_models(data, out_dir, config, progress, command, log, overwrite)
+        finally:
+            _set_threads(previous_threads)
 
 
 def _run_models(
@@ -130,6 +135,7 @@ def _run_models(
     progress: bool,
     command: str | None,
     log: Callable[[str], None],
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     from gexgen.baselines import TransformerCache
     from gexgen.benchmark.html_page import render_page, umap_figure_png, umap_panel
@@ -210,14 +216,17 @@ def _run_models(
         "total_seconds": time.perf_counter() - start_all,
     }
     umap_png = umap_figure_png(panels) if panels else None
+    # without --overwrite each file is created at its rename: one another run wrote
+    # meanwhile is kept and this run fails (never a silent replacement)
+    exclusive = not overwrite
     if umap_png is not None:
-        with atomic_path(out_dir / UMAP_NAME) as tmp:
+        with atomic_path(out_dir / UMAP_NAME, exclusive=exclusive) as tmp:
             tmp.write_bytes(umap_png)
-    with atomic_path(out_dir / TABLE_NAME) as tmp:
+    with atomic_path(out_dir / TABLE_NAME, exclusive=exclusive) as tmp:
         tmp.write_text(results["table_text"] + "\n")
-    with atomic_path(out_dir / PAGE_NAME) as tmp:
+    with atomic_path(out_dir / PAGE_NAME, exclusive=exclusive) as tmp:
         tmp.write_text(render_page(results, umap_png), encoding="utf-8")
-    with atomic_path(out_dir / RESULTS_NAME) as tmp:
+    with atomic_path(out_dir / RESULTS_NAME, exclusive=exclusive) as tmp:
         tmp.write_text(json.dumps(results, indent=2, default=json_default) + "\n")
     return results
 

@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
+from gexgen.cli._counts import count
 from gexgen.cli._errors import safe_echo, user_errors
-from gexgen.train.config import RECIPES
+from gexgen.train.config import DEFAULT_RECIPE, RECIPES
 
 
 @user_errors
@@ -22,10 +23,16 @@ def demo(
             help="Folder holding rnaseqdb/ and l1000/ (default: $GEXGEN_DATA, else download)."
         ),
     ] = None,
-    n_profiles: Annotated[int, typer.Option(help="Profiles to generate.")] = 1_000_000,
+    n_profiles: Annotated[
+        int, typer.Option(parser=count, metavar="<int>", help="Profiles to generate (or 1e6).")
+    ] = 1_000_000,
     epochs: Annotated[
-        int, typer.Option(help="Training epochs (the fast recipe's cosine schedule spans them).")
-    ] = RECIPES["fast"]["epochs"],
+        int,
+        typer.Option(
+            help="Training epochs of gexgen's default recipe (what `gexgen train` runs "
+            "without options; its cosine lr schedule spans them)."
+        ),
+    ] = RECIPES[DEFAULT_RECIPE]["epochs"],
     device: Annotated[str, typer.Option(help="Training device: auto, cpu or cuda.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of split, training and generation.")] = 0,
     threads: Annotated[

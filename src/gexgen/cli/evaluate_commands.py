@@ -116,7 +116,7 @@ def evaluate(
         str | None,
         typer.Option(
             help="With --synthetic DIR/: Dask scheduler address (tcp://HOST:8786) or "
-            "'local'; default a local process pool. Needs gexgen[dask].",
+            "'local'; default a local process pool. Needs gexgen\\[dask].",
             metavar="ADDRESS|local",
         ),
     ] = None,
@@ -182,10 +182,15 @@ def evaluate(
             progress=progress,
             overwrite=overwrite,
         )
+    from gexgen._text import printable
     from gexgen.metrics.summary import summary_lines
+    from gexgen.metrics.verdict import line_colour
 
     for line in summary_lines(metrics):
-        safe_echo(line)  # label names come from the data
+        if line_colour(line):  # a verdict: green / yellow / red on a terminal
+            typer.secho(printable(line, keep_newlines=True), fg=line_colour(line))
+        else:
+            safe_echo(line)  # label names come from the data
     typer.echo(f"wrote {out / 'metrics.json'}" + (f" and {out / 'report.html'}" if report else ""))
 
 

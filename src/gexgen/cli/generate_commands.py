@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from gexgen.cli._counts import count
 from gexgen.cli._errors import safe_echo, user_errors
 from gexgen.errors import GexgenError
 
@@ -31,7 +32,15 @@ def parse_conditions(items: list[str]) -> dict[str, str]:
 @user_errors
 def generate(
     generator: Annotated[Path, typer.Argument(help="Generator .onnx file (from gexgen export).")],
-    n: Annotated[int, typer.Option("--n", help="Number of profiles to generate.")],
+    n: Annotated[
+        int,
+        typer.Option(
+            "--n",
+            parser=count,
+            metavar="<int>",
+            help="Number of profiles to generate (100000, 1e5 or 100_000).",
+        ),
+    ],
     out: Annotated[
         Path,
         typer.Option(
@@ -106,7 +115,7 @@ def generate(
         str | None,
         typer.Option(
             help="Dask scheduler address (tcp://HOST:8786) or 'local' (a LocalCluster); "
-            "writes a partitioned dataset (--out DIR/). Needs gexgen[dask].",
+            "writes a partitioned dataset (--out DIR/). Needs gexgen\\[dask].",
             metavar="ADDRESS|local",
         ),
     ] = None,

@@ -20,11 +20,12 @@ from gexgen.cli._errors import user_errors
 from gexgen.errors import GexgenError
 from gexgen.train.config import DEFAULT_RECIPE, RECIPES, TrainConfig, WGANConfig
 
-_D = TrainConfig()
+_D = TrainConfig()  # the paper's settings: what `gexgen tune` starts from
+_R = TrainConfig.recipe(DEFAULT_RECIPE)  # what an option-less `gexgen train` runs
 _W = WGANConfig()
 _FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
 _WGAN_FIELDS = frozenset(f.name for f in dataclasses.fields(WGANConfig))
-MODELS = ("cvae", "wgan-gp")
+MODELS = ("cvae", "wgan-gp", "dp-gaussian")
 
 
 def _widths(text: str | None, option: str) -> tuple[int, ...] | None:
@@ -173,23 +174,45 @@ CheckpointEvery = Annotated[
     int | None,
     typer.Option(help=f"Epochs between resumable checkpoints (default {_D.checkpoint_every})."),
 ]
-LrSchedule = Annotated[
-    str | None,
-    typer.Option(
-        help="constant, or cosine (decays to 2% of --lr by the last epoch) (default constant)."
-    ),
-]
-Keep = Annotated[
-    str | None,
-    typer.Option(
-        help="Weights to save: balanced (fidelity vs memorization on validation, gexgen's "
-        "default), best (lowest val loss, the paper's) or last."
-    ),
-]
 Threads = Annotated[
     int | None, typer.Option(help="CPU threads for torch (default: torch's, all cores).")
 ]
 Progress = Annotated[bool, typer.Option(help="Show a progress bar.")]
+
+# `gexgen train` starts from the default recipe, not the paper: its help shows those values.
+TrainEpochs = Annotated[
+    int | None,
+    typer.Option(
+        help=f"Maximum epochs (default {_R.epochs}; paper {_D.epochs}; wgan-gp {_W.epochs})."
+    ),
+]
+TrainBatchSize = Annotated[
+    int | None,
+    typer.Option(
+        help=f"Samples per step (default {_R.batch_size}; paper {_D.batch_size}; "
+        f"wgan-gp {_W.batch_size})."
+    ),
+]
+TrainPatience = Annotated[
+    int | None,
+    typer.Option(
+        help="Stop after N epochs without a better val loss; 0 = never (default "
+        f"{_R.patience or 0}; paper {_D.patience}; wgan-gp: N gamma evaluations, "
+        f"default {_W.patience})."
+    ),
+]
+TrainKLWeight = Annotated[
+    float | None,
+    typer.Option(help=f"Weight of the KL term (default {_R.kl_weight:g}; paper {_D.kl_weight:g})."),
+]
+TrainConditionalPrior = Annotated[
+    bool | None,
+    typer.Option(
+        "--conditional-prior/--standard-prior",
+        help="Learn p(z|labels) instead of N(0, I) (default "
+        f"{'conditional' if _R.conditional_prior else 'standard'}; paper standard).",
+    ),
+]
 
 
 @user_errors
@@ -199,7 +222,9 @@ def train(
     model: Annotated[
         str,
         typer.Option(
-            help="cvae (the paper's conditional VAE) or wgan-gp (the baseline of Viñas et al.)."
+            help="cvae (the paper's conditional VAE), wgan-gp (the baseline of Viñas et al.) "
+            "or dp-gaussian (DP low-rank Gaussian, every released number noised; writes "
+            "OUT/generator.onnx)."
         ),
     ] = "cvae",
     recipe: Annotated[
@@ -211,13 +236,22 @@ def train(
             "epochs, decoder means); other options override it."
         ),
     ] = None,
-    epochs: Epochs = None,
-    batch_size: BatchSize = None,
+    epochs: TrainEpochs = None,
+    batch_size: TrainBatchSize = None,
     lr: Annotated[
         float | None,
-        typer.Option(help=f"Learning rate (default {_D.lr:g} Adam; wgan-gp {_W.lr:g} RMSprop)."),
+        typer.Option(
+            help=f"Learning rate (default {_R.lr:g} Adam; paper {_D.lr:g}; "
+            f"wgan-gp {_W.lr:g} RMSprop)."
+        ),
     ] = None,
-    lr_schedule: LrSchedule = None,
+    lr_schedule: Annotated[
+        str | None,
+        typer.Option(
+            help="constant, or cosine (decays to 2% of --lr by the last epoch) "
+            f"(default {_R.lr_schedule}; paper {_D.lr_schedule})."
+        ),
+    ] = None,
     encoder_hidden: Annotated[
         str | None, typer.Option(help="Encoder widths, e.g. 1000,512,256 (default the paper's).")
     ] = None,
@@ -230,11 +264,17 @@ def train(
     seed: Seed = None,
     device: Device = None,
     val_fraction: ValFraction = None,
-    patience: Patience = None,
-    keep: Keep = None,
-    kl_weight: KLWeight = None,
+    patience: TrainPatience = None,
+    keep: Annotated[
+        str | None,
+        typer.Option(
+            help="Weights to save: balanced (fidelity vs memorization on validation), best "
+            f"(lowest val loss) or last (default {_R.keep}; paper {_D.keep})."
+        ),
+    ] = None,
+    kl_weight: TrainKLWeight = None,
     learned_variance: LearnedVariance = None,
-    conditional_prior: ConditionalPrior = None,
+    conditional_prior: TrainConditionalPrior = None,
     checkpoint_every: CheckpointEvery = None,
     n_critic: Annotated[
         int | None,
@@ -257,17 +297,24 @@ def train(
     ] = None,
     input_noise: Annotated[
         float | None,
-        typer.Option(help="SD of Gaussian noise on the encoder input, standardized (paper 0)."),
+        typer.Option(
+            help="SD of Gaussian noise on the encoder input, standardized (default "
+            f"{_R.input_noise:g}; paper {_D.input_noise:g})."
+        ),
     ] = None,
     mixup: Annotated[
         float | None,
-        typer.Option(help="Share of each batch mixed with a same-condition profile (paper 0)."),
+        typer.Option(
+            help="Share of each batch mixed with a same-condition profile (default "
+            f"{_R.mixup:g}; paper {_D.mixup:g})."
+        ),
     ] = None,
     balance: Annotated[
         float | None,
         typer.Option(
             help="Draw training rows with weight n^-B, n the rows of their label combination: "
-            "1 = every combination equally often, 0 = a plain shuffle (paper 0)."
+            "1 = every combination equally often, 0 = a plain shuffle (default "
+            f"{_R.balance:g}; paper {_D.balance:g})."
         ),
     ] = None,
     refit: Annotated[
@@ -275,7 +322,8 @@ def train(
         typer.Option(
             "--refit/--no-refit",
             help="Once the epoch is chosen on the validation rows, retrain that many epochs "
-            "on every training row and ship those weights (default recipe on; not under DP).",
+            "on every training row and ship those weights (default "
+            f"{'on' if _R.refit else 'off'}; paper off; not under DP).",
         ),
     ] = None,
     latent_temperature: Annotated[
@@ -283,21 +331,23 @@ def train(
         typer.Option(
             help="Draw latents at this multiple of the learned prior's sd (needs the "
             "conditional prior): above 1 the decoder, not the noise, carries more of the "
-            "spread (default recipe 1.5, paper 1)."
+            f"spread (default {_R.latent_temperature:g}; paper {_D.latent_temperature:g})."
         ),
     ] = None,
     latent_temperature_below: Annotated[
         int | None,
         typer.Option(
             help="Apply --latent-temperature only to label combinations with fewer than this "
-            "many training profiles, 1 to the rest; 0 = every combination (default recipe 25)."
+            "many training profiles, 1 to the rest; 0 = every combination (default "
+            f"{_R.latent_temperature_below}; paper {_D.latent_temperature_below})."
         ),
     ] = None,
     observation_noise: Annotated[
         str | None,
         typer.Option(
             help="Noise the generator adds: calibrated (per label combination and gene, the "
-            "real spread the decoder means miss) or none (decoder means, the paper)."
+            "real spread the decoder means miss) or none (decoder means) (default "
+            f"{_R.observation_noise}; paper {_D.observation_noise})."
         ),
     ] = None,
     marginals: Annotated[
@@ -310,7 +360,10 @@ def train(
     ] = None,
     select_every: Annotated[
         int | None,
-        typer.Option(help="Epochs between model-selection scores with --keep balanced."),
+        typer.Option(
+            help="Epochs between model-selection scores with --keep balanced "
+            f"(default {_R.select_every})."
+        ),
     ] = None,
     dp_epsilon: Annotated[
         float | None,
@@ -326,6 +379,13 @@ def train(
         float | None,
         typer.Option(help=f"DP per-sample gradient clipping norm (default {_D.dp_max_grad_norm})."),
     ] = None,
+    dp_public_counts: Annotated[
+        bool | None,
+        typer.Option(
+            "--dp-public-counts",
+            help="dp-gaussian: declare the label-combination counts public (released exactly).",
+        ),
+    ] = None,
 ) -> None:
     """Train gexgen's conditional VAE (or the WGAN-GP baseline) on a cohort's training split.
 
@@ -340,6 +400,12 @@ def train(
         raise GexgenError("--resume and --overwrite exclude each other; choose one")
     if model not in MODELS:
         raise GexgenError(f"--model must be one of {list(MODELS)}, got {model!r}")
+    if model == "dp-gaussian":  # DP low-rank Gaussian: writes OUT/generator.onnx directly
+        from gexgen.cli._dp_gaussian_train import train_dp_gaussian
+
+        return train_dp_gaussian(cohort, out, options)
+    if dp_public_counts is not None:
+        raise GexgenError(f"--dp-public-counts applies to --model dp-gaussian only, not {model}")
     _refuse_options_of_the_other_model(options, model)
     if model == "wgan-gp" and recipe is not None:
         raise GexgenError("--recipe applies to --model cvae only, not wgan-gp")

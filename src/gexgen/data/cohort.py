@@ -56,6 +56,9 @@ def write_cohort(adata: Any, path: str | os.PathLike[str], *, overwrite: bool = 
     return path
 
 
+_MATRIX_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".gz")  # what `gexgen data import` reads
+
+
 def read_cohort(path: str | os.PathLike[str], require: Sequence[str] = ()) -> Any:
     """Read and check a cohort ``.h5ad``; ``require`` names obs columns that must exist."""
     import anndata
@@ -63,10 +66,19 @@ def read_cohort(path: str | os.PathLike[str], require: Sequence[str] = ()) -> An
     path = Path(path)
     if not path.is_file():
         raise GexgenError(f"cohort file {str(path)!r} not found; build one with `gexgen data`")
+    if path.suffix.lower() in _MATRIX_SUFFIXES:
+        raise GexgenError(
+            f"{str(path)!r} is a {path.suffix} matrix, not a cohort .h5ad; make a cohort "
+            f"first: gexgen data import {str(path)} --label tissue --label status "
+            "--out cohort.h5ad (or fit the object API on it: CVAE().fit(path))"
+        )
     try:
         adata = anndata.read_h5ad(path)
     except Exception as exc:  # h5py raises OSError/KeyError on damaged files
-        raise GexgenError(f"cannot read {str(path)!r} as an .h5ad cohort: {exc}") from exc
+        raise GexgenError(
+            f"cannot read {str(path)!r} as an .h5ad cohort: {exc}; a samples x genes matrix "
+            "becomes one with gexgen data import"
+        ) from exc
     if adata.n_obs == 0 or adata.n_vars == 0:
         raise GexgenError(f"cohort {str(path)!r} is empty ({adata.n_obs} x {adata.n_vars})")
     from gexgen._names import refuse_duplicate_names

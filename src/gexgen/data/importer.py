@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gexgen._outputs import check_output_file, refuse_input_as_output
+from gexgen.data.annotation_columns import warn_annotation_columns
 from gexgen.data.assemble import assemble_cohort, summarize_cohort
 from gexgen.data.cohort import SPLIT_COLUMN, write_cohort
 from gexgen.data.summary import CohortSummary
@@ -255,6 +256,9 @@ def import_matrix(
 
     refuse_duplicate_names(genes.columns, path.name, "gene")
     x = _numeric_genes(genes, path)
+    warn_annotation_columns(
+        genes.columns, path.name, "drop them, or name them as labels (--label COLUMN / labels=)"
+    )
     var = pd.DataFrame(
         {"symbol": list(genes.columns), "entrez_id": pd.array([None] * genes.shape[1], "Int64")},
         index=pd.Index(genes.columns),

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from gexgen import __version__
+from gexgen._lock import folder_lock
 from gexgen.distributed._executor import open_executor, run_ordered
 from gexgen.distributed._layout import (
     DATASET_FORMAT_NAME,
@@ -39,6 +40,8 @@ from gexgen.runtime.profile_writers import ParquetOptions
 
 __all__ = ["generate"]
 
+# held by the generate writing the folder (gexgen._lock): one generation per folder at a time
+LOCK_NAME = ".gexgen-dataset.lock"
 # manifest fields a resumed run must agree on
 _RUN_FIELDS = ("n", "seed", "space", "conditions", "plan_sha256", "partition_rows", "genes")
 
@@ -125,6 +128,20 @@ def generate(
 
 
 def _generate(
+    generator: str | os.PathLike[str], out: str | os.PathLike[str], *args: Any, **kwargs: Any
+) -> dict[str, Any]:
+    """``_generate_locked`` holding the dataset folder's lock from the first check to the end.
+
+    A second ``generate`` into the same folder meanwhile is refused with one line.
+    """
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise GexgenError(f"{str(folder)!r} is a file; a partitioned dataset needs a folder")
+    with folder_lock(folder, LOCK_NAME, what="dataset folder", command="gexgen generate"):
+        return _generate_locked(generator, out, *args, **kwargs)
+
+
+def _generate_locked(
     generator: str | os.PathLike[str],
     out: str | os.PathLike[str],
     n: int,
@@ -300,7 +317,11 @@ def _plan_sha256(plan: ConditionPlan, n: int) -> str | None:
 def _existing(folder: Path, resume: bool, overwrite: bool) -> dict[str, Any] | None:
     """The previous manifest to resume from (None: start afresh); refuse to clobber."""
     ours = dataset_files(folder)
-    others = [p for p in folder.iterdir() if p not in ours] if folder.is_dir() else []
+    others = (
+        [p for p in folder.iterdir() if p not in ours and p.name != LOCK_NAME]
+        if folder.is_dir()
+        else []
+    )
     if not ours:
         if others and not overwrite:
             raise GexgenError(

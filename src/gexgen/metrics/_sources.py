@@ -160,14 +160,15 @@ def _h5ad_log1p(path: Path) -> tuple[bool, float | None]:
         ) from None
 
 
-def recorded_space(path: Path, table: Any) -> str | None:
+def recorded_space(path: Path, table: Any, flag: str = "--space") -> str | None:
     """The value space ``path`` records, or None when it records none.
 
     gexgen's own metadata says it: ``space`` in a profile file, ``log_scaled``
     in a cohort. scanpy's ``uns["log1p"]`` (``{"base": None}`` = natural log)
     marks values that went through ``sc.pp.log1p``: ``ln1p`` (base e) or
-    ``log2`` (base 2) on top of expression values. A file whose gexgen
-    metadata says log2 and that was log1p-transformed again is refused.
+    ``log2`` (base 2) on top of expression values. A gexgen log2 file carries
+    both (``space: log2`` and ``uns["log1p"] = {"base": 2}``, which agree); a
+    file whose two records disagree (log-transformed twice?) is refused.
     """
     meta = getattr(table, "metadata", None) or {}
     space = meta.get("space")
@@ -178,18 +179,21 @@ def recorded_space(path: Path, table: Any) -> str | None:
     has_log1p, base = _h5ad_log1p(path)
     if not has_log1p:
         return space
-    if space not in (None, "expression"):
-        raise GexgenError(
-            f"{str(path)!r} records space {space!r} and also scanpy's uns['log1p'] (values "
-            "log-transformed twice?); state the space of its X with --space " + "|".join(SPACES)
-        )
     if base is None or abs(base - np.e) < 1e-9:
-        return "ln1p"
-    if abs(base - 2.0) < 1e-9:
-        return "log2"
+        log1p_space = "ln1p"
+    elif abs(base - 2.0) < 1e-9:
+        log1p_space = "log2"
+    else:
+        raise GexgenError(
+            f"{str(path)!r} holds log1p values with base {base:g} (uns['log1p']); gexgen reads "
+            f"expression, log2(x + 1) or ln(1 + x): convert X or pass {flag}"
+        )
+    if space in (None, "expression", log1p_space):
+        return log1p_space
     raise GexgenError(
-        f"{str(path)!r} holds log1p values with base {base:g} (uns['log1p']); gexgen reads "
-        "expression, log2(x + 1) or ln(1 + x): convert X or pass --space"
+        f"{str(path)!r} records space {space!r} and also scanpy's uns['log1p'] with base "
+        f"{'e' if base is None else f'{base:g}'} (values log-transformed twice?); state the "
+        f"space of its X with {flag} " + "|".join(SPACES)
     )
 
 
@@ -218,7 +222,7 @@ def load_profiles(
         # "log2" only keeps open_profiles from guessing; the space is decided below
         table = open_profiles(path, space="log2")
         name = f"{name} {path.name!r}"
-        space = space or recorded_space(path, table)
+        space = space or recorded_space(path, table, flag)
         if space is None:
             raise GexgenError(
                 f"cannot tell whether {name} holds expression values, log2(x + 1) or "

@@ -67,6 +67,7 @@ from gexgen.metrics.correlation import CorrelationAccumulator, GeneCorrelation
 from gexgen.metrics.detection import DetectionClassifier, detection_auc
 from gexgen.metrics.gamma import gamma_score
 from gexgen.metrics.gene_moments import GroupMoments, moment_agreement
+from gexgen.metrics.label_coverage import coverage_notes, label_coverage
 from gexgen.metrics.marginals import marginal_scores
 from gexgen.metrics.precision_recall import prdc, standardize_with
 from gexgen.metrics.tstr import tstr_scores
@@ -486,6 +487,8 @@ def compute_metrics(
         "labels": label_cols,
         "config": asdict(config),
     }
+    metrics["label_coverage"] = label_coverage(test.labels, synth.labels, label_cols)
+    notes.extend(coverage_notes(metrics["label_coverage"]))
     if "gamma" in config.metrics:
         say("gamma score and its real-vs-real ceiling")
         metrics["gamma"] = gamma_score(

@@ -32,6 +32,7 @@ from gexgen.metrics import _probe_report, figures
 from gexgen.metrics._attack_figure import attack_roc_figure
 from gexgen.metrics._attack_summary import attack_rows
 from gexgen.metrics.figures import plain_text, umap_embedding
+from gexgen.metrics.verdict import verdict_html
 
 if TYPE_CHECKING:
     from gexgen.metrics.evaluation import EvaluateConfig, Evaluation
@@ -347,6 +348,7 @@ def render_report(evaluation: Evaluation, config: EvaluateConfig) -> tuple[str, 
         f"labels: {_text(', '.join(evaluation.label_columns) or 'none')}; "
         f"seed {_text(inputs['seed'])}; gexgen {_text(m['gexgen_version'])}. "
         "All values on log2(x + 1).</p>",
+        verdict_html(m, _text),
         "<h2>Metrics</h2>",
         _table(["metric", "value", "reference"], _metric_rows(m)),
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gexgen.metrics._attack_summary import attack_lines
+from gexgen.metrics.verdict import dash_notes, verdict_lines
 
 __all__ = ["summary_lines"]
 
@@ -55,8 +56,9 @@ def _probe_lines(m: dict[str, Any]) -> list[str]:
 
 
 def summary_lines(metrics: dict[str, Any]) -> list[str]:
-    """The headline figures of an evaluation, one per line."""
-    lines = [
+    """A verdict per area, then the headline figures of an evaluation, one per line."""
+    lines = verdict_lines(metrics)
+    lines += [
         f"real: {metrics['n_real']} profiles ({metrics['inputs']['real_rows']}), "
         f"synthetic: {metrics['n_synthetic']}, genes scored: {metrics['genes']['shared']}"
     ]
@@ -120,4 +122,5 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
             "synthetic profiles per class"
         )
     lines.extend(f"note: {n}" for n in metrics.get("notes", []))
+    lines.extend(dash_notes(metrics))
     return lines

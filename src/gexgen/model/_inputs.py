@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gexgen.data.annotation_columns import warn_annotation_columns
 from gexgen.errors import GexgenError
 
 __all__ = ["write_training_cohort", "is_log2"]
@@ -64,6 +65,9 @@ def _anndata_from_frame(frame: pd.DataFrame, conditions: Sequence[str]) -> Any:
             f"non-numeric column(s) {bad[:3]} in the DataFrame; gene columns must hold "
             f"numbers and the label columns are {list(conditions)}: drop the others"
         )
+    warn_annotation_columns(
+        genes.columns, "the DataFrame", "drop them, or condition on them (conditions=[...])"
+    )
     obs = frame[keep].copy()
     obs.index = frame.index.map(str)
     return anndata.AnnData(

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from gexgen.errors import GexgenError
+from gexgen.model._python_terms import python_terms
 
 __all__ = ["GeneratorModel", "CVAE", "WGANGP"]
 
@@ -39,6 +40,7 @@ class GeneratorModel:
         self._workdir = tempfile.TemporaryDirectory(prefix="gexgen-model-")
         self._generator: Path | None = None  # the exported graph that sample() runs
         self._session: Any = None
+        self._split: Any = None  # sample name -> "train"/"test" of the last fit()
 
     # ------------------------------------------------------------------ training
     def fit(
@@ -60,7 +62,9 @@ class GeneratorModel:
             DataFrame (numeric gene columns and the label columns), or a path to
             a cohort ``.h5ad`` (``gexgen data``) or a CSV / TSV / parquet matrix.
             A ``split`` column ("train"/"test") is kept; without one a stratified
-            split holds out ``test_fraction`` (seeded by ``split_seed``).
+            split holds out ``test_fraction`` (seeded by ``split_seed``). The
+            model remembers the split: ``evaluate`` on the same rows scores
+            against the held-out ones.
         log_scaled
             The values are log2(x + 1); None reads ``uns["gexgen"]["log_scaled"]``
             or scanpy's ``uns["log1p"]["base"] == 2``, else raw expression.
@@ -71,16 +75,19 @@ class GeneratorModel:
             Show the epoch bar.
         """
         from gexgen.model._inputs import write_training_cohort
+        from gexgen.model._split_memory import read_split
         from gexgen.train.checkpoint import load_checkpoint
 
         folder = Path(self._workdir.name)
-        cohort = write_training_cohort(
-            data, self.config.conditions, folder, log_scaled=log_scaled, units=units,
-            test_fraction=test_fraction, seed=split_seed,
-        )  # fmt: skip
-        run_dir = folder / "run"
-        self._train(cohort, run_dir, progress)
+        with python_terms():
+            cohort = write_training_cohort(
+                data, self.config.conditions, folder, log_scaled=log_scaled, units=units,
+                test_fraction=test_fraction, seed=split_seed,
+            )  # fmt: skip
+            run_dir = folder / "run"
+            self._train(cohort, run_dir, progress)
         self._set_checkpoint(load_checkpoint(run_dir))
+        self._split = read_split(cohort)
         return self
 
     def _train(self, cohort: Path, run_dir: Path, progress: bool) -> None:
@@ -125,15 +132,25 @@ class GeneratorModel:
         return list(self.checkpoint.get("history", []))
 
     # ------------------------------------------------------------------ files
-    def save(self, directory: str | os.PathLike[str]) -> Path:
-        """Write ``directory/checkpoint.pt`` (a plain dict; ``load`` reads it back)."""
+    def save(self, directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write ``directory/checkpoint.pt`` (a plain dict; ``load`` reads it back).
+
+        An existing checkpoint there is refused unless ``overwrite=True`` (as the CLI
+        refuses an existing run without ``--overwrite``).
+        """
         from gexgen.train.checkpoint import CHECKPOINT_NAME, save_dict
 
         directory = Path(directory)
         if directory.exists() and not directory.is_dir():
             raise GexgenError(f"{str(directory)!r} is a file; save() takes a directory")
+        target = directory / CHECKPOINT_NAME
+        if target.exists() and not overwrite:
+            raise GexgenError(
+                f"{str(target)!r} already exists; pass overwrite=True to replace it, "
+                "or save to another directory"
+            )
         directory.mkdir(parents=True, exist_ok=True)
-        return save_dict(self.checkpoint, directory / CHECKPOINT_NAME)
+        return save_dict(self.checkpoint, target)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> GeneratorModel:
@@ -161,15 +178,25 @@ class GeneratorModel:
         raise NotImplementedError
 
     def export(
-        self, path: str | os.PathLike[str], *, opset: int = 18, tolerance: float = 1e-4
+        self,
+        path: str | os.PathLike[str],
+        *,
+        opset: int = 18,
+        tolerance: float = 1e-4,
+        overwrite: bool = False,
     ) -> Any:
         """Write the generator ``.onnx`` file (and its ``.onnx.json`` metadata sidecar).
 
-        Returns the :class:`gexgen.export.ExportReport` (torch vs onnxruntime difference).
+        An existing file is refused unless ``overwrite=True``. Returns the
+        :class:`gexgen.export.ExportReport` (torch vs onnxruntime difference).
         """
         from gexgen.export import export_generator
 
-        return export_generator(self._checkpoint_file(), path, opset=opset, tolerance=tolerance)
+        with python_terms():
+            return export_generator(
+                self._checkpoint_file(), path, opset=opset, tolerance=tolerance,
+                overwrite=overwrite,
+            )  # fmt: skip
 
     def _checkpoint_file(self) -> Path:
         from gexgen.train.checkpoint import CHECKPOINT_NAME, save_dict
@@ -184,7 +211,7 @@ class GeneratorModel:
         """The exported graph that ``sample`` and ``evaluate`` run (made once, in a temp folder)."""
         if self._generator is None:
             path = Path(self._workdir.name) / "generator.onnx"
-            self.export(path)
+            self.export(path, overwrite=True)  # the model's own temp file (an older fit's)
             self._generator = path
         return self._generator
 
@@ -201,7 +228,7 @@ class GeneratorModel:
         self,
         n: int,
         conditions: Any = "training",
-        seed: int = 0,
+        seed: int | None = None,
         space: Literal["expression", "log2"] = "expression",
         as_: SampleAs = "anndata",
         mix: Literal["training", "uniform"] = "training",
@@ -210,10 +237,15 @@ class GeneratorModel:
 
         Parameters
         ----------
-        conditions, seed, space, mix
+        conditions, space, mix
             As :meth:`gexgen.runtime.GeneratorSession.sample`: ``"training"``,
             ``"uniform"``, a dict such as ``{"tissue": "kidney", "status": "tumor"}``,
             or per-row values.
+        seed
+            Same seed, same profiles. None (the default) draws a fresh seed, so two
+            calls give different profiles (and different ``obs_names``); the seed used
+            is recorded in ``uns["gexgen"]["seed"]`` (``attrs["gexgen"]["seed"]`` of a
+            frame): pass it back to draw the same rows again.
         as_
             ``"anndata"``: an AnnData following ``gexgen.runtime.anndata_conventions``
             (``obs_names`` ``syn-<seed>-<row>``, ``uns["log1p"]`` for log2,
@@ -222,9 +254,21 @@ class GeneratorModel:
         """
         if as_ not in ("anndata", "frame"):
             raise GexgenError(f"as_ must be 'anndata' or 'frame', got {as_!r}")
+        with python_terms():
+            return self._sample(n, conditions, seed, space, as_, mix)
+
+    def _sample(
+        self, n: int, conditions: Any, seed: int | None, space: Any, as_: str, mix: Any
+    ) -> Any:
         session = self.session()
+        if seed is None:
+            import secrets
+
+            seed = secrets.randbelow(2**31)
         if as_ == "frame":
-            return session.sample(n, conditions, seed, space, as_frame=True, mix=mix)
+            frame = session.sample(n, conditions, seed, space, as_frame=True, mix=mix)
+            frame.attrs["gexgen"] = {"seed": int(seed), "space": space, "synthetic": True}
+            return frame
         from gexgen.runtime.anndata_conventions import profiles_anndata
         from gexgen.runtime.write_profiles import profile_metadata
 
@@ -244,14 +288,19 @@ class GeneratorModel:
         n_synthetic: int | None = None,
         metrics: Sequence[str] | None = None,
         log_scaled: bool | None = None,
+        overwrite: bool = False,
     ) -> dict[str, Any]:
         """Score the model against real profiles; returns the metrics dict.
 
         ``real`` is a cohort ``.h5ad`` path, a profile file, or an AnnData (its
         ``obs["split"] == "test"`` rows are the reference when it has a split,
-        the train rows give the real-vs-real ceiling). The model draws profiles
+        the train rows give the real-vs-real ceiling). Data without a split that
+        holds the rows ``fit`` was given gets the split ``fit`` made, so the
+        held-out rows are the reference; training rows that cannot be held apart
+        are scored only with a loud warning. The model draws profiles
         with the reference's label rows. With ``out_dir``, ``metrics.json`` and
-        ``report.html`` are written there, as ``gexgen evaluate`` does.
+        ``report.html`` are written there, as ``gexgen evaluate`` does (files
+        already there are refused unless ``overwrite=True``).
         """
         from dataclasses import replace
 
@@ -260,17 +309,39 @@ class GeneratorModel:
         config = replace(EvaluateConfig(), seed=seed, n_synthetic=n_synthetic)
         if metrics is not None:
             config = replace(config, metrics=tuple(metrics))
-        real = _real_profiles(real, log_scaled)
-        model = self.generator_path()
-        if out_dir is None:
-            return compute_metrics(real, model=model, config=config).metrics
-        return evaluate(real, model=model, out_dir=out_dir, config=config)
+        from gexgen.model._split_memory import with_remembered_split
+
+        with python_terms():
+            real = _real_profiles(with_remembered_split(real, self._split), log_scaled)
+            model = self.generator_path()
+            if out_dir is None:
+                return compute_metrics(real, model=model, config=config).metrics
+            model = _keep_generator_beside(model, Path(out_dir), overwrite)
+            return evaluate(real, model=model, out_dir=out_dir, config=config, overwrite=overwrite)
 
     def __repr__(self) -> str:
         state = (
             f"genes={len(self.genes)}, labels={list(self.labels)}" if self.is_fitted else "unfitted"
         )
         return f"{type(self).__name__}({state})"
+
+
+def _keep_generator_beside(model: Path, out_dir: Path, overwrite: bool) -> Path:
+    """A copy of the scored generator in ``out_dir`` (the model's own copy is temporary).
+
+    The report and ``metrics.json`` then name a file that outlives the model object.
+    """
+    import shutil
+
+    from gexgen._outputs import check_output_folder
+
+    names = ("metrics.json", "report.html", "figures", model.name, model.name + ".json")
+    check_output_folder(out_dir, overwrite, option="out_dir", names=names)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path in (model, model.with_name(model.name + ".json")):
+        if path.is_file():
+            shutil.copyfile(path, out_dir / path.name)
+    return out_dir / model.name
 
 
 def _real_profiles(real: Any, log_scaled: bool | None) -> Any:
@@ -302,14 +373,15 @@ class CVAE(GeneratorModel):
     conditions
         The label columns to condition on.
     recipe
-        ``"paper"`` (the paper's settings, the default) or ``"fast"`` (gexgen's
-        recipe); ``config`` overrides its fields.
+        ``"default"`` (gexgen's default recipe, what ``gexgen train`` runs without
+        options), ``"paper"`` (the paper's settings) or ``"fast"`` (decoder means,
+        memorizes); ``config`` overrides its fields.
     **config
         Any :class:`gexgen.train.TrainConfig` field, e.g. ``epochs=300``, ``lr=1e-3``.
 
     Examples
     --------
-    >>> model = CVAE(conditions=["tissue", "status"], recipe="fast").fit(adata)  # doctest: +SKIP
+    >>> model = CVAE(conditions=["tissue", "status"]).fit(adata)  # doctest: +SKIP
     >>> synthetic = model.sample(1000, conditions={"tissue": "kidney"}, seed=0)  # doctest: +SKIP
     """
 
@@ -318,11 +390,12 @@ class CVAE(GeneratorModel):
     def __init__(
         self,
         conditions: Sequence[str] = ("tissue", "status"),
-        recipe: str = "paper",
+        recipe: str | None = None,
         **config: Any,
     ) -> None:
-        from gexgen.train.config import TrainConfig
+        from gexgen.train.config import DEFAULT_RECIPE, TrainConfig
 
+        recipe = DEFAULT_RECIPE if recipe is None else recipe  # as `gexgen train` resolves it
         if isinstance(conditions, str):
             conditions = [conditions]
         base = TrainConfig.recipe(recipe).to_dict()  # unknown keys: an error naming valid ones

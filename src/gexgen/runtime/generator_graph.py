@@ -54,8 +54,8 @@ class GeneratorGraph:
         import onnxruntime as ort
 
         self.path = path
-        if not path.is_file():
-            raise GexgenError(f"generator file {str(path)!r} not found")
+        if not path.is_file() or path.suffix == ".pt":  # .pt: a torch checkpoint, not ONNX
+            raise GexgenError(_missing_generator_message(path))
         chosen = resolve_providers(providers)
         options = ort.SessionOptions()
         options.log_severity_level = 3
@@ -234,3 +234,19 @@ class GeneratorGraph:
                 output, "cpu", 0, np.float32, (hi - lo, n_genes), out[lo:hi].ctypes.data
             )
             self.session.run_with_iobinding(binding)
+
+
+def _missing_generator_message(path: Path) -> str:
+    """Why ``path`` is no generator file; a training run (or checkpoint) is told to export."""
+    run = path if path.is_dir() else path.parent if path.suffix == ".pt" else None
+    # "checkpoint.pt" = gexgen.train.checkpoint.CHECKPOINT_NAME (runtime imports no torch code)
+    if run is not None and ((run / "checkpoint.pt").is_file() or (run / "config.json").is_file()):
+        return (
+            f"{str(path)!r} is a training run folder, not a generator file; export it "
+            f"first: gexgen export {str(run)} --out generator.onnx"
+        )
+    if path.is_dir():
+        return f"{str(path)!r} is a folder, not a generator .onnx file (from gexgen export)"
+    if path.is_file():
+        return f"{str(path)!r} is a torch checkpoint, not a generator .onnx file; export it first"
+    return f"generator file {str(path)!r} not found"

@@ -65,7 +65,7 @@ class GeneratorInfo:
                     ("n_train", training.get("n_train")),
                     ("val_loss", training.get("val_loss")),
                     ("epochs", training.get("epochs")),
-                    ("data_sha256", str(training.get("data_sha256", ""))[:16] or None),
+                    ("data_sha256", str(training.get("data_sha256") or "")[:16] or None),
                 )
                 if value is not None
             )
@@ -112,9 +112,24 @@ def _training_lines(training: dict[str, Any]) -> list[str]:
             f"(spent {privacy.get('epsilon_spent', float('nan')):.3g}), "
             f"delta {privacy.get('dp_delta', float('nan')):.3g} ({privacy.get('mechanism', '')})"
         )
+        parts = privacy.get("parts")
+        for part in parts if isinstance(parts, list) else []:  # every released part's budget
+            if isinstance(part, dict):
+                num = {k: _number(part.get(k)) for k in ("noise_multiplier", "sensitivity")}
+                lines.append(
+                    f"  {printable(str(part.get('name')))}: share {_number(part.get('share'))}, "
+                    f"noise multiplier {num['noise_multiplier']}, sensitivity "
+                    f"{num['sensitivity']}, noise sd {_number(part.get('noise_sd'))}"
+                )
     else:
         lines.append("differential privacy: none (no formal guarantee)")
     return lines
+
+
+def _number(value: Any) -> str:
+    """A recorded number to 3 significant digits; '?' for anything else."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    return f"{value:.3g}" if ok else "?"
 
 
 def _precision(meta: dict[str, Any]) -> str:

@@ -60,6 +60,10 @@ def prepare_training_data(cohort_path: str | os.PathLike[str], config: TrainConf
     """Read the cohort, split train into fit/validation, fit the scaler on the fit part."""
     conditions = list(config.conditions)
     adata = read_cohort(cohort_path, require=conditions)
+    if config.dp_epsilon is not None:  # DP-SGD: a panel chosen on the training rows leaks
+        from gexgen.train.dp_budget import refuse_private_gene_selection
+
+        refuse_private_gene_selection(adata)
     train_idx, test_idx = cohort_split(adata)
     obs = adata.obs
     _check_label_values(obs, conditions, train_idx)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import os
 import shutil
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gexgen._atomic import atomic_path
+from gexgen._lock import folder_lock
 from gexgen.errors import GexgenError
 from gexgen.train.config import TrainConfig, hidden_for_depth
 from gexgen.train.data import prepare_training_data
@@ -24,6 +26,7 @@ PAPER_DEPTHS = (2, 3, 4)
 TRIALS_DIR = "trials"
 BEST_DIR = "best"
 TABLE_NAME = "tune.csv"
+LOCK_NAME = ".gexgen-tune.lock"  # held while a tune writes the folder
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,21 @@ def tune_cvae(
                     base.replace(lr=float(lr), encoder_hidden=enc, decoder_hidden=dec),
                 )
             )
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+    # one tune per folder, from the check to the last write (gexgen._lock)
+    with folder_lock(out_dir, LOCK_NAME, what="tuning directory", command="gexgen tune"):
+        return _tune_locked(cohort_path, out_dir, base, grid, overwrite, keep_all, progress)
+
+
+def _tune_locked(
+    cohort_path: str | os.PathLike[str],
+    out_dir: Path,
+    base: TrainConfig,
+    grid: list[tuple[str, float, int, TrainConfig]],
+    overwrite: bool,
+    keep_all: bool,
+    progress: bool,
+) -> TuneResult:
+    if any(p.name != LOCK_NAME for p in out_dir.iterdir()) and not overwrite:
         raise GexgenError(
             f"tuning directory {str(out_dir)!r} already exists and is not empty; "
             "pass --overwrite to replace it"
@@ -110,14 +127,36 @@ def tune_cvae(
     if rows[0]["status"] != "ok":
         raise GexgenError(f"every run of the grid failed; first error: {rows[0]['status']}")
     best = out_dir / BEST_DIR
-    shutil.move(str(out_dir / TRIALS_DIR / rows[0]["run"]), str(best))
+    _claim_best(out_dir / TRIALS_DIR / rows[0]["run"], best)
     if not keep_all:
         shutil.rmtree(out_dir / TRIALS_DIR, ignore_errors=True)
-    with atomic_path(out_dir / TABLE_NAME) as tmp, open(tmp, "w", newline="") as fh:
+    # tune.csv is created at its rename without --overwrite: another run's is kept
+    with (
+        atomic_path(out_dir / TABLE_NAME, exclusive=not overwrite) as tmp,
+        open(tmp, "w", newline="") as fh,
+    ):
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     return TuneResult(best_run_dir=best, rows=rows)
+
+
+def _claim_best(trial: Path, best: Path) -> None:
+    """Rename the best trial to ``best``; refuse (keeping both) if another run made ``best``.
+
+    ``shutil.move`` would move the trial *into* an existing ``best/`` and mix two
+    runs; ``os.rename`` onto a folder that is not empty fails instead.
+    """
+    try:
+        os.rename(trial, best)
+    except OSError as exc:
+        if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+            raise
+        raise GexgenError(
+            f"{str(best)!r} appeared while the grid ran (another gexgen tune writes to this "
+            f"folder); it was left as is and this run's best trial stays in {str(trial)!r}: "
+            "choose another --out"
+        ) from None
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
