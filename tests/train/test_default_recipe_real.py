@@ -38,7 +38,7 @@ from gexgen.runtime import GeneratorSession
 from gexgen.train import TrainConfig, load_checkpoint, train_cvae
 from gexgen.train.config import DEFAULT_RECIPE
 
-NONLINEAR_BOUND = 0.76  # the default measured 0.68-0.74 here (docs/generator-research.md)
+NONLINEAR_BOUND = 0.78  # the default measured 0.67-0.73 here (docs/generator-research.md)
 PER_TEST_PROFILE = 10  # synthetic profiles per real test profile for gamma and detection
 N_PRIVACY = 5_000  # synthetic profiles the membership-inference attack searches
 
@@ -111,11 +111,22 @@ def test_default_recipe_meets_the_goal_table(real_cohort_path, tmp_path):
     mia = privacy_metrics(real_train, real_test, private, seed=0, reference=False).mia_auc
     assert abs(mia - mia_auc(real_train, real_test, private)) < 0.03  # the brute-force reference
     std_ratio = float(np.median(synthetic.std(0) / real_test.std(0)))
-    probe = {"default": detection_auc(real_test, synthetic, classifier="gradient_boosting").auc}
+    # two probe seeds (subsample and folds) for the default and the mvn, whose means
+    # differ by about 0.05 with a seed-to-seed sd of about 0.02 each
     train_labels = adata.obs[names].astype(str).iloc[train_idx].reset_index(drop=True)
-    for name, baseline in (("mvn", MultivariateNormalBaseline), ("diag", ClassConditionalGaussian)):
-        drawn = baseline.fit(real_train, train_labels, names).sample(conditions, seed=0)
-        probe[name] = detection_auc(real_test, drawn, classifier="gradient_boosting").auc
+    mvn = MultivariateNormalBaseline.fit(real_train, train_labels, names).sample(conditions, seed=0)
+    diag = ClassConditionalGaussian.fit(real_train, train_labels, names).sample(conditions, seed=0)
+    probe = {
+        name: float(
+            np.mean(
+                [
+                    detection_auc(real_test, drawn, classifier="gradient_boosting", seed=s).auc
+                    for s in range(seeds)
+                ]
+            )
+        )
+        for name, drawn, seeds in (("default", synthetic, 2), ("mvn", mvn, 2), ("diag", diag, 1))
+    }
     print(f"\ngradient-boosted detection AUC: {probe}")
     print(
         f"\ngamma {gamma:.4f} (ceiling {ceiling:.4f}, {len(rows)} synthetic vs "
