@@ -147,9 +147,7 @@ def test_learned_variance_export_takes_eps(exported_noisy):
     # log2 values are floored at 0 (a non-negative cohort): compare where neither is
     above = (noisy > 0) & (mean > 0)
     assert above.mean() > 0.3 and noisy.min() >= 0.0
-    np.testing.assert_allclose(
-        (noisy - mean)[above], (feed["eps"] * noise_sd)[above], atol=1e-4
-    )
+    np.testing.assert_allclose((noisy - mean)[above], (feed["eps"] * noise_sd)[above], atol=1e-4)
     # the conditional prior is inside the graph: z = 0 differs between combinations
     z0 = {**feed, "z": 0 * feed["z"], "eps": 0 * feed["eps"]}
     z0["tissue_code"][:] = 0

@@ -6,8 +6,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from conftest import TINY
 
+from conftest import TINY
 from gexgen.data.preprocess import LogStandardScaler
 from gexgen.export import export_generator
 from gexgen.runtime import GeneratorSession

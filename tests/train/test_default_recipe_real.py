@@ -32,8 +32,8 @@ from gexgen.data.cohort import cohort_split
 from gexgen.data.preprocess import log2p1
 from gexgen.export import export_generator
 from gexgen.metrics import gamma_score, privacy_metrics
-from gexgen.metrics.gaussian_baseline import ClassConditionalGaussian
 from gexgen.metrics.detection import detection_auc
+from gexgen.metrics.gaussian_baseline import ClassConditionalGaussian
 from gexgen.runtime import GeneratorSession
 from gexgen.train import TrainConfig, load_checkpoint, train_cvae
 from gexgen.train.config import DEFAULT_RECIPE

@@ -105,8 +105,8 @@ def to_gaussian(values: np.ndarray, table: np.ndarray, seed: int = 0) -> np.ndar
         above = col > knots[-1]
         d0, d1 = knots[1] - knots[0], knots[-1] - knots[-2]
         inner[below] = np.maximum(-0.5, (col[below] - knots[0]) / d0) if d0 > 0 else -0.5
-        inner[above] = np.minimum(k - 0.5, k - 1 + (col[above] - knots[-1]) / d1) if d1 > 0 else (
-            k - 0.5
+        inner[above] = (
+            np.minimum(k - 0.5, k - 1 + (col[above] - knots[-1]) / d1) if d1 > 0 else (k - 0.5)
         )
         tied = hi - lo > 1  # the value equals two or more knots: a plateau
         if tied.any():
