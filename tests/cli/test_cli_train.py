@@ -201,7 +201,7 @@ def test_every_config_field_is_a_train_option_and_reaches_the_checkpoint(cohort,
         conditional_prior=True, checkpoint_every=3, threads=1,
         dropout=0.1, input_noise=0.2, mixup=0.5, balance=0.5, observation_noise="calibrated",
         latent_temperature=1.2, latent_temperature_below=30, refit=True, select_every=2,
-        dp_epsilon=5.0, dp_delta=1e-4,
+        marginals="quantile", dp_epsilon=5.0, dp_delta=1e-4,
         dp_max_grad_norm=2.0,
     )  # fmt: skip
     # learned_variance excludes DP (checked below on its own run)
@@ -217,7 +217,7 @@ def test_every_config_field_is_a_train_option_and_reaches_the_checkpoint(cohort,
             "--conditional-prior", "--checkpoint-every", "3", "--threads", "1",
             "--dropout", "0.1", "--input-noise", "0.2", "--mixup", "0.5", "--balance", "0.5",
             "--observation-noise", "calibrated", "--latent-temperature", "1.2",
-            "--latent-temperature-below", "30",
+            "--latent-temperature-below", "30", "--marginals", "quantile",
             "--select-every", "2", "--dp-epsilon", "5",
             "--dp-delta", "1e-4", "--dp-max-grad-norm", "2", "--recipe", "paper",
             "--no-progress"]  # fmt: skip
