@@ -18,27 +18,7 @@ import numpy as np
 import pandas as pd
 
 from gexgen.errors import GexgenError
-
-NO_LABELS = "(all)"  # the single combination when there are no label columns
-
-
-def _keys(labels: pd.DataFrame | None, columns: Sequence[str], n: int) -> np.ndarray:
-    if not columns:
-        return np.full(n, NO_LABELS, dtype=object)
-    if labels is None:
-        raise GexgenError(f"labels are needed: the model conditions on {list(columns)}")
-    missing = [c for c in columns if c not in labels.columns]
-    if missing:
-        raise GexgenError(
-            f"labels lack column(s) {missing}; the model conditions on {list(columns)}"
-        )
-    if len(labels) != n:
-        raise GexgenError(f"{len(labels)} label rows for {n} profiles")
-    parts = [labels[c].astype(str).to_numpy(dtype=object) for c in columns]
-    key = parts[0]
-    for p in parts[1:]:
-        key = key + "|" + p
-    return key
+from gexgen.metrics.gaussian_baseline import row_keys as _label_keys
 
 
 @dataclass(frozen=True)
@@ -56,7 +36,7 @@ class Combinations:
     ) -> tuple[Combinations, np.ndarray]:
         """The combinations of ``n`` training rows and each row's code."""
         columns = [str(c) for c in columns]
-        row_keys = _keys(labels, columns, n)
+        row_keys = _label_keys(labels, columns, n)
         keys, first, codes, counts = np.unique(
             row_keys.astype(str), return_index=True, return_inverse=True, return_counts=True
         )
@@ -69,7 +49,7 @@ class Combinations:
 
     def codes(self, labels: pd.DataFrame | None, n: int) -> np.ndarray:
         """Each row's combination code; a combination unseen in training is an error."""
-        row_keys = _keys(labels, self.columns, n).astype(str)
+        row_keys = _label_keys(labels, self.columns, n).astype(str)
         index = {k: i for i, k in enumerate(self.keys)}
         unknown = sorted(set(row_keys.tolist()) - set(index))
         if unknown:

@@ -25,12 +25,14 @@ from gexgen.errors import GexgenError
 
 __all__ = ["ClassConditionalGaussian"]
 
-_NO_LABELS = "(all)"  # the single combination when there are no label columns
+NO_LABELS = "(all)"  # the single combination when there are no label columns
 
 
-def _keys(labels: pd.DataFrame | None, columns: Sequence[str], n: int) -> np.ndarray:
+def row_keys(labels: pd.DataFrame | None, columns: Sequence[str], n: int) -> np.ndarray:
+    """Each row's label combination as one string (``"lung|tumor"``), checked against
+    ``columns`` and ``n``; ``NO_LABELS`` for every row without label columns."""
     if not columns:
-        return np.full(n, _NO_LABELS, dtype=object)
+        return np.full(n, NO_LABELS, dtype=object)
     if labels is None:
         raise GexgenError(f"labels are needed: the model conditions on {list(columns)}")
     missing = [c for c in columns if c not in labels.columns]
@@ -79,7 +81,7 @@ class ClassConditionalGaussian:
         if not np.isfinite(x).all():
             raise GexgenError("the training values hold NaN or infinite values")
         columns = [str(c) for c in columns]
-        keys = _keys(labels, columns, x.shape[0])
+        keys = row_keys(labels, columns, x.shape[0])
         means: dict[str, np.ndarray] = {}
         stds: dict[str, np.ndarray] = {}
         counts: dict[str, int] = {}
@@ -116,7 +118,7 @@ class ClassConditionalGaussian:
         if labels is None and n is None:
             raise GexgenError("give labels (one row per profile) or n")
         count = len(labels) if labels is not None else int(n)  # type: ignore[arg-type]
-        keys = _keys(labels, self.columns, count)
+        keys = row_keys(labels, self.columns, count)
         unknown = sorted(set(keys.tolist()) - set(self.means))
         if unknown:
             raise GexgenError(
