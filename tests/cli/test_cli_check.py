@@ -109,3 +109,26 @@ def test_library_gate_table_and_unknown_threshold(toy):
     bad = check_generator(toy["bad"], toy["cohort"], min_gamma=0.8, n_synthetic=400)
     assert not bad.passed and bad.checks[0].value < 0.8
     assert np.isfinite(bad.metrics["gamma_ceiling"])
+
+
+def test_tstr_ratio_gate_reads_the_worst_label_of_evaluate(toy):
+    from gexgen.metrics import EvaluateConfig, compute_metrics
+    from gexgen.metrics.tstr import worst_tstr_ratio
+
+    config = EvaluateConfig(metrics=("tstr",), n_synthetic=300)
+    expected = {}
+    for name in ("good", "bad"):
+        tstr = compute_metrics(toy["cohort"], model=toy[name], config=config).metrics["tstr"]
+        ratios = [
+            e["train_synthetic"]["balanced_accuracy"] / e["train_real"]["balanced_accuracy"]
+            for e in tstr.values()
+        ]
+        expected[name] = min(ratios)
+        assert worst_tstr_ratio(tstr) == pytest.approx(expected[name])
+    assert expected["good"] > expected["bad"]
+    cut = (expected["good"] + expected["bad"]) / 2
+    for name, code in (("good", 0), ("bad", 1)):
+        args = ["check", str(toy[name]), "--real", str(toy["cohort"]), "--min-gamma", "-1"]
+        result = runner.invoke(app, [*args, "--n-synthetic", "300", "--min-tstr-ratio", str(cut)])
+        assert result.exit_code == code, result.output
+        assert f"tstr_ratio = {expected[name]:.4f}" in result.stdout

@@ -72,3 +72,19 @@ def test_unknown_label_columns_are_errors():
     x, labels = labelled(rng, 40, 0.0)
     with pytest.raises(GexgenError, match=r"no column\(s\) \['organ'\]"):
         tstr_scores(x, labels, x, labels, columns=["organ"])
+
+
+def test_worst_tstr_ratio_is_the_lowest_label_ratio_and_skips_incomplete_labels():
+    from gexgen.metrics.tstr import worst_tstr_ratio
+
+    def entry(synth, real):
+        return {
+            "train_synthetic": {"balanced_accuracy": synth},
+            "train_real": None if real is None else {"balanced_accuracy": real},
+        }
+
+    section = {"tissue": entry(0.8, 0.9), "status": entry(0.99, 1.0), "sex": entry(0.5, None)}
+    assert worst_tstr_ratio(section) == pytest.approx(0.8 / 0.9)
+    assert worst_tstr_ratio({"sex": entry(0.5, None)}) is None
+    assert worst_tstr_ratio({"skipped": "no labels"}) is None
+    assert worst_tstr_ratio(None) is None

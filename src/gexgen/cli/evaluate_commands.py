@@ -268,6 +268,13 @@ def check(
     min_std_ratio: Annotated[
         float | None, _gate("Fail when the median synthetic/real per-gene std is below this.")
     ] = None,
+    min_tstr_ratio: Annotated[
+        float | None,
+        _gate(
+            "Fail when a label's classifier trained on synthetic profiles, over the same "
+            "classifier trained on real ones (balanced accuracy on the test split), is below."
+        ),
+    ] = None,
     min_lfc_r: Annotated[
         float | None, _gate("Fail when the real-vs-synthetic fold-change r is below this.")
     ] = None,
@@ -315,6 +322,7 @@ def check(
         "min_recall": min_recall,
         "min_coverage": min_coverage,
         "min_std_ratio": min_std_ratio,
+        "min_tstr_ratio": min_tstr_ratio,
         "min_lfc_r": min_lfc_r,
         "min_top50_recall": min_top50_recall,
         "max_mmd": max_mmd,

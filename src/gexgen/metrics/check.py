@@ -28,6 +28,7 @@ from typing import Any
 
 from gexgen.errors import GexgenError
 from gexgen.metrics.evaluation import ALL_METRICS, EvaluateConfig, compute_metrics
+from gexgen.metrics.tstr import worst_tstr_ratio
 
 __all__ = ["Gate", "GATES", "DEFAULT_CHECK_SYNTHETIC", "ThresholdCheck", "CheckResult"]
 __all__ += ["check_generator", "junit_xml", "write_junit", "refuse_junit_over_inputs"]
@@ -112,6 +113,15 @@ GATES: dict[str, Gate] = {
         0.0,
         float("inf"),
         "median synthetic / real per-gene std",
+    ),
+    "min_tstr_ratio": Gate(
+        "tstr_ratio",
+        "tstr",
+        ("tstr", "worst_ratio"),
+        ">=",
+        0.0,
+        float("inf"),
+        "lowest train-on-synthetic / train-on-real balanced accuracy over the labels",
     ),
     "min_lfc_r": Gate("lfc_r", "de", ("de", "lfc_r"), ">=", -1.0, 1.0, "fold-change correlation"),
     "min_top50_recall": Gate(
@@ -273,7 +283,10 @@ def check_generator(
     }
     for key, threshold in chosen.items():
         gate = GATES[key]
-        value = _lookup(m, gate.path)
+        if key == "min_tstr_ratio":  # derived: the worst label's ratio
+            value = worst_tstr_ratio(m.get("tstr"))
+        else:
+            value = _lookup(m, gate.path)
         if not isinstance(value, (int, float)):
             why = _lookup(m, (gate.path[0], "skipped")) or "not computed"
             raise GexgenError(f"{gate.name} is not available for {key}: {why}")

@@ -18,7 +18,7 @@ import pandas as pd
 from gexgen.errors import GexgenError
 from gexgen.metrics._config import single_blas_thread
 
-__all__ = ["label_classification_scores", "tstr_scores"]
+__all__ = ["label_classification_scores", "tstr_scores", "worst_tstr_ratio"]
 
 
 def _scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -137,3 +137,28 @@ def tstr_scores(
             )
         result[col] = entry
     return result
+
+
+def worst_tstr_ratio(section: Any) -> float | None:
+    """The lowest train-on-synthetic / train-on-real balanced accuracy over the labels.
+
+    ``section`` is :func:`tstr_scores`' output (``metrics.json``'s ``tstr``); labels
+    without both figures are left out, and None means no label has them.
+
+    Examples
+    --------
+    >>> worst_tstr_ratio({"tissue": {"train_synthetic": {"balanced_accuracy": 0.9},
+    ...                              "train_real": {"balanced_accuracy": 1.0}},
+    ...                   "status": {"train_synthetic": {"balanced_accuracy": 1.0},
+    ...                              "train_real": {"balanced_accuracy": 1.0}}})
+    0.9
+    """
+    ratios = []
+    for entry in (section or {}).values():
+        if not isinstance(entry, dict):
+            continue
+        synth = (entry.get("train_synthetic") or {}).get("balanced_accuracy")
+        real = (entry.get("train_real") or {}).get("balanced_accuracy")
+        if isinstance(synth, (int, float)) and isinstance(real, (int, float)) and real > 0:
+            ratios.append(float(synth) / float(real))
+    return min(ratios) if ratios else None
