@@ -93,7 +93,10 @@ class GeneratorGraph(nn.Module):
         if quantiles is not None:
             table = torch.as_tensor(np.asarray(quantiles, dtype=np.float32))
             self.n_knots = int(table.shape[1])
-            self.register_buffer("knot_table", table.reshape(-1))
+            # one row per knot: its value and the step to the next knot, so that one
+            # Gather fetches both (two 1-D Gathers measured slower)
+            step = torch.diff(table, dim=1, append=table[:, -1:])
+            self.register_buffer("knot_pairs", torch.stack([table, step], dim=-1).reshape(-1, 2))
             starts = torch.arange(table.shape[0], dtype=torch.int64) * self.n_knots
             self.register_buffer("knot_starts", starts)
         self.floor = None if floor is None else float(floor)
@@ -115,10 +118,11 @@ class GeneratorGraph(nn.Module):
         pos = 0.5 * (1.0 + torch.erf(t * (2.0**-0.5))) * k - 0.5
         index = torch.clamp(torch.floor(pos), 0.0, float(k - 2))
         frac = pos - index
-        flat = index.to(torch.int64) + self.knot_starts
-        low = self.knot_table[flat]
-        high = self.knot_table[flat + 1]
-        return low + frac * (high - low)
+        flat = (index.to(torch.int64) + self.knot_starts).reshape(-1)
+        # index_select on a flat index exports as a plain ONNX Gather (tensor indexing
+        # gave GatherND: 29% of the graph's onnxruntime time, against 10% + 4% Split)
+        pairs = self.knot_pairs.index_select(0, flat).reshape(*t.shape, 2)
+        return pairs[..., 0] + frac * pairs[..., 1]
 
     def forward(self, z: torch.Tensor, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         codes = torch.stack(inputs[: self.n_labels], dim=1)
