@@ -177,7 +177,7 @@ def test_the_readme_gate_fails_a_5_epoch_generator_and_passes_the_trained_one(
     A 5-epoch default-recipe generator already has gamma, detection and privacy
     figures close to the trained one's (the calibrated centres and noise carry
     them); what it lacks is what the network learns, the within-tissue structure
-    a classifier trained on its profiles needs (docs/recipe.md, "The CI gate").
+    a classifier trained on its profiles needs (docs/generator-research.md, "The CI gate").
     """
     _, trained = default_run
     _, barely = _trained(real_cohort_path, tmp_path, epochs=5)
