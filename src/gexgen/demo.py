@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gexgen._lock import folder_lock
 from gexgen._outputs import check_output_folder
 from gexgen.errors import GexgenError
 from gexgen.train.config import DEFAULT_RECIPE, RECIPES
@@ -29,9 +30,10 @@ __all__ = [
     "run_demo",
 ]
 
-# LINCS phase I gene table (GEO GSE92742): its pr_is_lm column marks the 978 landmarks.
+LOCK_NAME = ".gexgen-demo.lock"  # held while a demo writes its folder
 # what a demo writes in its folder: an existing one is replaced only with --overwrite
 DEMO_OUTPUTS = ("cohort.h5ad", "run", "generator.onnx", "synthetic.parquet", "report")
+# LINCS phase I gene table (GEO GSE92742): its pr_is_lm column marks the 978 landmarks.
 LINCS_GENE_INFO_URL = (
     "https://ftp.ncbi.nlm.nih.gov/geo/series/GSE92nnn/GSE92742/suppl/"
     "GSE92742_Broad_LINCS_gene_info.txt.gz"
@@ -155,11 +157,27 @@ def run_demo(
     step creates its output at its rename: a file another demo wrote in the
     same folder meanwhile is kept and this demo stops with one line.
 
+    The folder is locked for the whole run (``.gexgen-demo.lock``): a second
+    demo on the same folder, ``overwrite`` or not, stops with one line instead
+    of replacing the first one's files while it runs.
+
     Examples
     --------
     >>> result = run_demo("demo_out", "../shared/data")  # doctest: +SKIP
     >>> result.metrics["gamma"]["gamma"]  # doctest: +SKIP
     """
+    with folder_lock(out_dir, LOCK_NAME, what="demo folder", command="gexgen demo"):
+        return _run_demo_locked(out_dir, data_dir, config, echo, progress, overwrite)
+
+
+def _run_demo_locked(
+    out_dir: str | os.PathLike[str],
+    data_dir: str | os.PathLike[str] | None,
+    config: DemoConfig,
+    echo: Callable[[str], None],
+    progress: bool,
+    overwrite: bool,
+) -> DemoResult:
     from gexgen.data.rnaseqdb import build_rnaseqdb_cohort
     from gexgen.export import export_generator
     from gexgen.metrics import EvaluateConfig, evaluate

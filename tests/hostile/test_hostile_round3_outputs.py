@@ -220,3 +220,37 @@ def test_benchmark_and_tune_refuse_a_folder_another_run_holds(
             tune_cvae(bench_cohort, folder, tiny_train_config, lrs=(1e-3,), depths=(2,),
                       progress=False)  # fmt: skip
     assert sorted(p.name for p in folder.iterdir()) == [f".gexgen-{command}.lock"]
+
+
+# ------------------------------------------------ one demo per demo folder
+def test_demo_refuses_a_folder_another_demo_holds_even_with_overwrite(
+    cli, tmp_path, held_lock, monkeypatch
+):
+    """A running demo holds ``.gexgen-demo.lock``: a second one (``--overwrite`` too) stops."""
+
+    def no_data(*args, **kwargs):  # the old code went on to the data step
+        raise RuntimeError("the second demo started writing the folder")
+
+    monkeypatch.setattr("gexgen.demo.resolve_demo_data", no_data)
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    (folder / "cohort.h5ad").write_bytes(OTHER)  # the running demo's first output
+    with held_lock(folder / ".gexgen-demo.lock"):  # as a running `gexgen demo` holds it
+        err = one_error_line(cli("demo", "--out", folder, "--overwrite"))
+    assert "in use by another gexgen demo" in err and str(folder) in err
+    assert (folder / "cohort.h5ad").read_bytes() == OTHER
+    assert sorted(p.name for p in folder.iterdir()) == [".gexgen-demo.lock", "cohort.h5ad"]
+
+
+def test_the_demo_lock_is_held_while_it_runs_and_removed_after(tmp_path, monkeypatch):
+    demo = importlib.import_module("gexgen.demo")
+    seen: list[list[str]] = []
+
+    def steps(out, *rest):
+        seen.append(sorted(p.name for p in Path(out).iterdir()))
+        Path(out, "cohort.h5ad").touch()
+
+    monkeypatch.setattr(demo, "_run_demo_locked", steps)
+    demo.run_demo(tmp_path / "d", None, echo=lambda _: None)
+    assert seen == [[".gexgen-demo.lock"]]
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["cohort.h5ad"]
