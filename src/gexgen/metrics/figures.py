@@ -65,9 +65,9 @@ def umap_embedding(
     from each input (seeded subsample when larger than ``max_per_set``) and a
     note saying so (None when everything was used).
     """
-    import umap
     from sklearn.decomposition import PCA
 
+    from gexgen.metrics._umap import umap_2d
     from gexgen.metrics.precision_recall import standardize_with
 
     rng = np.random.default_rng([seed, 3])
@@ -84,12 +84,9 @@ def umap_embedding(
     real_z, synth_z = standardize_with(real[picks[0]], synthetic[picks[1]])
     both = np.concatenate([real_z, synth_z])
     n_comp = int(min(50, both.shape[0] - 1, both.shape[1]))
-    reducer = umap.UMAP(
-        n_neighbors=int(min(15, both.shape[0] - 1)), min_dist=0.3, random_state=seed, n_jobs=1
-    )
     with single_blas_thread():  # small products; BLAS threads only add synchronisation
         reduced = PCA(n_components=n_comp, random_state=seed).fit_transform(both)
-        embedding = reducer.fit_transform(reduced)
+        embedding = umap_2d(reduced, seed=seed)
     return embedding, picks[0], picks[1], note
 
 
