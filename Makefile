@@ -31,6 +31,8 @@ $(VENV)/.installed: pyproject.toml Makefile
 		$(PIP) install "torch==$(TORCH_VERSION)" --index-url https://download.pytorch.org/whl/cpu; \
 	fi
 	$(PIP) install -e ".[$(EXTRAS)]"
+	@# compile the numba kernels once, here, not in the first evaluation (~20 s)
+	$(PY) -m gexgen.metrics.warmup
 	touch $@
 
 setup: $(VENV)/.installed

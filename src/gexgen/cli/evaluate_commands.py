@@ -81,6 +81,22 @@ def evaluate(
         ),
     ] = None,
     report: Annotated[bool, typer.Option(help="Write report.html with the figures.")] = True,
+    quick: Annotated[
+        bool,
+        typer.Option(
+            "--quick",
+            help="Fewer repeats: 3 detection folds, 2 PRDC and privacy draws, no UMAP figures "
+            "(the same figures, references and verdict, with a wider spread; about half the "
+            "time). For a first look; gate and publish with the full evaluation.",
+        ),
+    ] = False,
+    umap: Annotated[
+        bool | None,
+        typer.Option(
+            help="UMAP figures in the report (umap-learn; the slowest figures; default: "
+            "yes, no with --quick)."
+        ),
+    ] = None,
     progress: Annotated[
         bool, typer.Option(help="Print each stage and a reading progress bar on stderr.")
     ] = True,
@@ -133,6 +149,9 @@ def evaluate(
     Example: gexgen evaluate --real cohort.h5ad --model generator.onnx --out report/
     --augmentation
 
+    Example: gexgen evaluate --real cohort.h5ad --synthetic synthetic.h5ad --out report/
+    --quick
+
     Example: gexgen evaluate --real cohort.h5ad --synthetic synthetic/ --out report/
     --scheduler tcp://10.0.0.5:8786
     """
@@ -146,7 +165,8 @@ def evaluate(
     from gexgen.metrics import EvaluateConfig
     from gexgen.metrics import evaluate as run_evaluation
 
-    config = EvaluateConfig(
+    preset = EvaluateConfig.quick if quick else EvaluateConfig
+    config = preset(
         seed=seed,
         labels=parse_labels(labels),
         k=k,
@@ -158,6 +178,7 @@ def evaluate(
         synthetic_space=synthetic_space,
         augmentation=augmentation,
         attack_generator=attack_generator,
+        **({} if umap is None else {"umap": umap}),
     )
     if scheduler is not None or (synthetic is not None and synthetic.is_dir()):
         if synthetic is None or not synthetic.is_dir():
@@ -184,7 +205,7 @@ def evaluate(
         )
     from gexgen._text import printable
     from gexgen.metrics.summary import summary_lines
-    from gexgen.metrics.verdict import line_colour
+    from gexgen.metrics.verdict import line_colour, verdict_recap
 
     for line in summary_lines(metrics):
         if line_colour(line):  # a verdict: green / yellow / red on a terminal
@@ -192,6 +213,8 @@ def evaluate(
         else:
             safe_echo(line)  # label names come from the data
     typer.echo(f"wrote {out / 'metrics.json'}" + (f" and {out / 'report.html'}" if report else ""))
+    recap = verdict_recap(metrics)  # the last line: the verdict at a glance
+    typer.secho(recap, fg=line_colour(recap))
 
 
 def _gate(help_text: str) -> Any:

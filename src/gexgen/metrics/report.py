@@ -236,9 +236,14 @@ def _figures(evaluation: Evaluation, config: EvaluateConfig) -> list[tuple[str, 
         colours = {"real": figures.REAL_COLOUR, "synthetic": figures.SYNTH_COLOUR}
         return figures.umap_figure(u["emb"], origin, u["is_synth"], "real vs synthetic", colours)
 
-    for col in evaluation.label_columns:
-        out.append((f"umap_{col}", f"UMAP coloured by {col}", umap_by(col)))
-    out.append(("umap_origin", "UMAP coloured by real vs synthetic", umap_origin))
+    if config.umap:
+        for col in evaluation.label_columns:
+            out.append((f"umap_{col}", f"UMAP coloured by {col}", umap_by(col)))
+        out.append(("umap_origin", "UMAP coloured by real vs synthetic", umap_origin))
+    else:
+        m.setdefault("notes", []).append(
+            "no UMAP figures (--quick or --no-umap; add --umap to draw them)"
+        )
     if "gene_moments" in m:
         out.append(
             (

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = ["AreaVerdict", "MARGINS", "verdicts", "verdict_lines", "dash_notes", "verdict_html"]
-__all__ += ["line_colour"]
+__all__ += ["line_colour", "verdict_recap"]
 
 Status = Literal["pass", "warn", "fail", "n/a"]
 _ORDER = {"n/a": -1, "pass": 0, "warn": 1, "fail": 2}
@@ -95,8 +95,17 @@ def _fidelity(m: dict[str, Any]) -> AreaVerdict:
     if _num(_get(probe, "auc")) is None:
         probe, which = m.get("detection"), "logistic"
     auc, ref = _num(_get(probe, "auc")), _num(_get(probe, "reference", "auc"))
+    against = _num(_get(probe, "reference", "verdict_against"))  # a skipped reference's stand-in
     if auc is not None:
-        if ref is None:
+        if ref is None and against is not None:
+            parts.append(
+                (
+                    _grade(auc - max(0.5, against), "detection"),
+                    f"detection AUC ({which}) {auc:.3f} vs {against:.1f} "
+                    "(real-vs-real not computed)",
+                )
+            )
+        elif ref is None:
             parts.append(("n/a", f"detection AUC {auc:.3f} has no real-vs-real reference"))
         else:
             parts.append(
@@ -205,6 +214,16 @@ def verdicts(metrics: dict[str, Any]) -> list[AreaVerdict]:
 def verdict_lines(metrics: dict[str, Any]) -> list[str]:
     """``verdict: fidelity PASS - gamma ... [pass]; ...``, one line per area."""
     return [f"verdict: {v.area} {v.status.upper()} - {v.reason}" for v in verdicts(metrics)]
+
+
+def verdict_recap(metrics: dict[str, Any]) -> str:
+    """``verdict: overall FAIL - fidelity FAIL, privacy PASS, ...``: the worst judged area
+    first, then each area's status (the reasons are in :func:`verdict_lines`)."""
+    areas = verdicts(metrics)
+    judged = [v.status for v in areas if v.status != "n/a"]
+    overall = max(judged, key=_ORDER.__getitem__) if judged else "n/a"
+    listed = ", ".join(f"{v.area} {v.status.upper()}" for v in areas)
+    return f"verdict: overall {overall.upper()} - {listed} (the reasons: the verdict lines above)"
 
 
 def line_colour(line: str) -> str | None:
