@@ -12,6 +12,7 @@ from gexgen.errors import GexgenError
 GENERATOR_NAME = "generator.onnx"  # the file written inside --out
 ALLOWED = frozenset(
     {"cohort", "out", "model", "dp_epsilon", "dp_delta", "seed", "conditions", "dp_public_counts"}
+    | {"dp_secure_rng"}
 )
 SWITCHES = frozenset({"overwrite", "resume", "progress"})
 
@@ -23,18 +24,20 @@ def train_dp_gaussian(cohort: Path, out: Path, options: dict[str, Any]) -> None:
         names = ", ".join("--" + k.replace("_", "-") for k in stray or ["resume"])
         raise GexgenError(
             f"{names} do not apply to --model dp-gaussian; it takes --dp-epsilon, --dp-delta, "
-            "--seed and --conditions"
+            "--dp-secure-rng, --seed and --conditions"
         )
     from gexgen.export.dp_gaussian_file import write_dp_gaussian_generator
     from gexgen.train.dp_gaussian import DPGaussianConfig
 
-    if options.get("dp_delta") is not None and options.get("dp_epsilon") is None:
-        raise GexgenError("--dp-delta needs --dp-epsilon E")
+    for flag in ("dp_delta", "dp_secure_rng"):
+        if options.get(flag) and options.get("dp_epsilon") is None:
+            raise GexgenError(f"--{flag.replace('_', '-')} needs --dp-epsilon E")
     config = DPGaussianConfig(
         epsilon=options.get("dp_epsilon"),
         delta=options.get("dp_delta"),
         seed=options.get("seed") or 0,
         public_counts=bool(options.get("dp_public_counts")),
+        secure_rng=bool(options.get("dp_secure_rng")),
     )
     conditions = options.get("conditions")
     names = tuple(n.strip() for n in conditions.split(",") if n.strip()) if conditions else None
@@ -57,3 +60,7 @@ def train_dp_gaussian(cohort: Path, out: Path, options: dict[str, Any]) -> None:
         f"fitted a rank-{result.fit.factors.shape[1]} class-conditional Gaussian in "
         f"{result.seconds:.1f} s, {guarantee}; wrote {result.export.path}"
     )
+    if privacy and not config.secure_rng:
+        from gexgen.train.dp_noise import SEEDED_NOTE
+
+        typer.echo(SEEDED_NOTE)

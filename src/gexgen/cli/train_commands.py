@@ -386,6 +386,14 @@ def train(
             help="dp-gaussian: declare the label-combination counts public (released exactly).",
         ),
     ] = None,
+    dp_secure_rng: Annotated[
+        bool | None,
+        typer.Option(
+            "--dp-secure-rng",
+            help="DP noise from os.urandom, not the recorded seed: for a release (not "
+            "reproducible; DP-SGD needs torchcsprng for Opacus' secure mode).",
+        ),
+    ] = None,
 ) -> None:
     """Train gexgen's conditional VAE (or the WGAN-GP baseline) on a cohort's training split.
 
@@ -425,6 +433,10 @@ def train(
         f"validation loss {result.best_val_loss:.4f}{kept}{refit}; "
         f"checkpoint {result.checkpoint_path}"
     )
+    if config.dp_epsilon is not None and not config.dp_secure_rng:
+        from gexgen.train.dp_noise import SEEDED_NOTE
+
+        typer.echo(SEEDED_NOTE)
 
 
 @user_errors

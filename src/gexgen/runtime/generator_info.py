@@ -112,6 +112,8 @@ def _training_lines(training: dict[str, Any]) -> list[str]:
             f"(spent {privacy.get('epsilon_spent', float('nan')):.3g}), "
             f"delta {privacy.get('dp_delta', float('nan')):.3g} ({privacy.get('mechanism', '')})"
         )
+        if privacy.get("noise_rng"):  # where the noise came from: a seed, or os.urandom
+            lines.append(f"  noise: {printable(str(privacy['noise_rng']))}")
         parts = privacy.get("parts")
         for part in parts if isinstance(parts, list) else []:  # every released part's budget
             if isinstance(part, dict):

@@ -206,6 +206,9 @@ class TrainConfig(DictConfig):
     dp_epsilon: float | None = None  # differential privacy budget (DP-SGD via Opacus)
     dp_delta: float | None = None  # DP delta (default 1 / n_train^1.1 when dp_epsilon is set)
     dp_max_grad_norm: float = 1.0  # per-sample gradient clipping norm under DP
+    # DP noise from the OS's secure source (Opacus secure_mode, needs torchcsprng) instead
+    # of the recorded seed: for a release (see gexgen.train.dp_noise)
+    dp_secure_rng: bool = False
 
     def __post_init__(self) -> None:
         # lists from JSON / the CLI become tuples so configs compare and hash
@@ -301,6 +304,8 @@ class TrainConfig(DictConfig):
             problems.append(f"marginals must be 'gaussian' or 'quantile', got {self.marginals!r}")
         if self.dp_delta is not None and self.dp_epsilon is None:
             problems.append("dp_delta needs dp_epsilon (--dp-epsilon E)")
+        if self.dp_secure_rng and self.dp_epsilon is None:
+            problems.append("dp_secure_rng needs dp_epsilon (--dp-epsilon E)")
         if not self.dp_max_grad_norm > 0:
             problems.append(f"dp_max_grad_norm must be > 0, got {self.dp_max_grad_norm}")
         _check_device_string(self.device)

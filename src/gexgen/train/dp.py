@@ -20,11 +20,14 @@ numbers.
 
 from __future__ import annotations
 
+import importlib.util
+import warnings
 from typing import Any
 
 import torch
 
 from gexgen.errors import GexgenError
+from gexgen.train.dp_noise import NOISE_RNG_SECURE, NOISE_RNG_SEEDED
 
 __all__ = ["DPTraining", "default_delta"]
 
@@ -68,7 +71,16 @@ class DPTraining:
             batch_size=config.batch_size,
             generator=torch.Generator().manual_seed(config.seed + 6),
         )
-        self.engine = PrivacyEngine(accountant="rdp")
+        self.secure_rng = bool(getattr(config, "dp_secure_rng", False))
+        if self.secure_rng and importlib.util.find_spec("torchcsprng") is None:
+            raise GexgenError(
+                "--dp-secure-rng needs torchcsprng (Opacus' cryptographically secure noise), "
+                "which is not installed: pip install torchcsprng (built for some torch "
+                "versions only: https://github.com/pytorch/csprng), or train without it"
+            )
+        with warnings.catch_warnings():  # "Secure RNG turned off": gexgen says it in one line
+            warnings.filterwarnings("ignore", message="Secure RNG turned off")
+            self.engine = PrivacyEngine(accountant="rdp", secure_mode=self.secure_rng)
         self.model, self.optimizer, self.loader = self.engine.make_private_with_epsilon(
             module=model,
             optimizer=optimizer,
@@ -77,7 +89,16 @@ class DPTraining:
             target_delta=self.delta,
             epochs=max(int(config.epochs), 1),
             max_grad_norm=self.max_grad_norm,
-            noise_generator=torch.Generator(device=device).manual_seed(config.seed + 7),
+            # secure mode draws from torchcsprng's /dev/urandom device and ignores this
+            noise_generator=None
+            if self.secure_rng
+            else torch.Generator(device=device).manual_seed(config.seed + 7),
+        )
+        self.noise_rng = (
+            NOISE_RNG_SECURE
+            if self.secure_rng
+            else f"torch generator seeded from the training seed ({config.seed} + 7): "
+            + NOISE_RNG_SEEDED
         )
 
     def summary(self) -> dict[str, Any]:
@@ -90,4 +111,5 @@ class DPTraining:
             "noise_multiplier": float(self.optimizer.noise_multiplier),
             "accountant": "rdp",
             "mechanism": "DP-SGD (Opacus), Poisson sampling",
+            "noise_rng": self.noise_rng,
         }

@@ -42,6 +42,7 @@ import numpy as np
 
 from gexgen.errors import GexgenError
 from gexgen.train.dp_budget import ACCOUNTANT, calibrate_noise, default_delta, epsilon_spent
+from gexgen.train.dp_noise import NOISE_RNG_SECURE, NOISE_RNG_SEEDED, UrandomNormals
 
 __all__ = ["DPGaussianConfig", "DPGaussianFit", "PART_FIELDS", "fit_dp_gaussian"]
 
@@ -98,7 +99,8 @@ class DPGaussianConfig:
     # eigenvectors of the second moment the combination means are projected on (0: the k
     # factors' own; more keeps more class signal and more noise)
     mean_rank: int = 0
-    seed: int = 0  # seeds the DP noise
+    seed: int = 0  # seeds the DP noise (recorded: reproducible, replayable)
+    secure_rng: bool = False  # noise from os.urandom instead of seed (for a release)
     # the per-combination counts are declared public (the study design): released exactly,
     # no budget spent on them (their share goes to the other parts)
     public_counts: bool = False
@@ -192,7 +194,7 @@ def fit_dp_gaussian(
         }
         multipliers = calibrate_noise(shares, config.epsilon, delta)
     sd = {name: multipliers.get(name, 0.0) * sensitivity[name] for name in sensitivity}
-    rng = np.random.default_rng(config.seed)
+    rng = UrandomNormals() if config.secure_rng else np.random.default_rng(config.seed)
 
     def noisy(name: str, value: np.ndarray) -> np.ndarray:
         return value + rng.normal(0.0, sd[name], value.shape) if sd[name] > 0 else value
@@ -279,6 +281,13 @@ def fit_dp_gaussian(
                 "residual_clip": config.residual_clip,
             },
             "rank": k,
-            "noise_seed": int(config.seed),
+            **(
+                {"noise_rng": NOISE_RNG_SECURE}
+                if config.secure_rng
+                else {
+                    "noise_seed": int(config.seed),
+                    "noise_rng": f"numpy default_rng({int(config.seed)}): " + NOISE_RNG_SEEDED,
+                }
+            ),
         }
     return DPGaussianFit(centre, means, factors, psi, counts, privacy)
