@@ -133,8 +133,13 @@ def test_dp_sgd_without_secure_mode_raises_no_opacus_rng_warning(
         warnings.simplefilter("always")
         train_cvae(tiny_cohort, tmp_path / "run", config, progress=False)
     assert not [w for w in caught if "Secure RNG" in str(w.message)]
-    privacy = load_checkpoint(tmp_path / "run")["training"]["privacy"]
-    assert "seeded from the training seed" in privacy["noise_rng"]
+    ckpt = load_checkpoint(tmp_path / "run")
+    assert "seeded from the training seed" in ckpt["training"]["privacy"]["noise_rng"]
+    # the quantile map is not noised, so DP trains (and records) standardized log2
+    assert tiny_config.replace(marginals="quantile").marginals == "quantile"
+    quantile = config.replace(marginals="quantile")
+    train_cvae(tiny_cohort, tmp_path / "q", quantile, progress=False)
+    assert load_checkpoint(tmp_path / "q")["config"]["marginals"] == "gaussian"
 
 
 def test_gexgen_train_dp_sgd_says_the_noise_is_seeded(tiny_cohort, tmp_path):

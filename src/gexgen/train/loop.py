@@ -90,6 +90,9 @@ def train_cvae(
     >>> result.best_epoch, result.best_val_loss  # doctest: +SKIP
     """
     config = config or TrainConfig()
+    if config.dp_epsilon is not None and config.marginals != "gaussian":
+        # DP trains in standardized log2 (the quantiles are not noised): record what ran
+        config = config.replace(marginals="gaussian")
     out_dir = Path(out_dir)
     if resume and overwrite:
         raise GexgenError("--resume and --overwrite exclude each other; choose one")
