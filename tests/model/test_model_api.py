@@ -151,3 +151,11 @@ def test_evaluate_against_the_test_split(model, adata):
     assert -1.0 <= metrics["gamma"]["gamma"] <= 1.0
     assert metrics["gamma_ceiling"]["gamma"] > 0.5
     assert metrics["n_real"] == int((adata.obs["split"] == "test").sum())
+
+
+def test_evaluate_quick_is_the_cli_preset(model, adata):
+    metrics = model.evaluate(adata, metrics=["prdc", "detection"], quick=True)
+    assert metrics["config"]["prdc_draws"] == 2 and metrics["config"]["umap"] is False
+    assert metrics["prdc"]["n_draws"] == 2
+    assert metrics["detection"]["nonlinear"]["reference"]["verdict_against"] == 0.5
+    assert any("a quicker evaluation" in note for note in metrics["notes"])

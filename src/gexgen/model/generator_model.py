@@ -289,6 +289,7 @@ class GeneratorModel:
         metrics: Sequence[str] | None = None,
         log_scaled: bool | None = None,
         overwrite: bool = False,
+        quick: bool = False,
     ) -> dict[str, Any]:
         """Score the model against real profiles; returns the metrics dict.
 
@@ -300,14 +301,17 @@ class GeneratorModel:
         are scored only with a loud warning. The model draws profiles
         with the reference's label rows. With ``out_dir``, ``metrics.json`` and
         ``report.html`` are written there, as ``gexgen evaluate`` does (files
-        already there are refused unless ``overwrite=True``).
+        already there are refused unless ``overwrite=True``). ``quick=True`` is
+        ``gexgen evaluate --quick``: fewer draws, no UMAP, no real-vs-real
+        reference for the gradient-boosted probe (``EvaluateConfig.quick``).
         """
-        from dataclasses import replace
-
         from gexgen.metrics.evaluation import EvaluateConfig, compute_metrics, evaluate
 
-        config = replace(EvaluateConfig(), seed=seed, n_synthetic=n_synthetic)
+        preset = EvaluateConfig.quick if quick else EvaluateConfig
+        config = preset(seed=seed, n_synthetic=n_synthetic)
         if metrics is not None:
+            from dataclasses import replace
+
             config = replace(config, metrics=tuple(metrics))
         from gexgen.model._split_memory import with_remembered_split
 
