@@ -150,3 +150,22 @@ def test_gexgen_train_dp_sgd_says_the_noise_is_seeded(tiny_cohort, tmp_path):
     done = runner.invoke(app, [*args, "--epochs", "1", "--no-refit", *tiny])
     assert done.exit_code == 0, done.output
     assert done.stdout.strip().splitlines()[-1] == SEEDED_NOTE
+
+
+def test_gexgen_train_dp_secure_rng_without_torchcsprng_is_one_line(
+    tiny_cohort, tmp_path, monkeypatch
+):
+    pytest.importorskip("opacus")
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "torchcsprng" else real_find_spec(name, *a),
+    )
+    run = tmp_path / "run"
+    args = ["train", str(tiny_cohort), "--out", str(run), "--dp-epsilon", "10", "--epochs", "1"]
+    done = runner.invoke(app, [*args, "--no-refit", "--dp-secure-rng", "--no-progress"])
+    assert done.exit_code == 1
+    errors = [line for line in done.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "--dp-secure-rng needs torchcsprng" in errors[0], done.output
+    assert not run.exists()  # refused before any work

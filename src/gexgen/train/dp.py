@@ -20,14 +20,13 @@ numbers.
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 from typing import Any
 
 import torch
 
 from gexgen.errors import GexgenError
-from gexgen.train.dp_noise import NOISE_RNG_SECURE, NOISE_RNG_SEEDED
+from gexgen.train.dp_noise import NOISE_RNG_SECURE, NOISE_RNG_SEEDED, require_torchcsprng
 
 __all__ = ["DPTraining", "default_delta"]
 
@@ -72,12 +71,8 @@ class DPTraining:
             generator=torch.Generator().manual_seed(config.seed + 6),
         )
         self.secure_rng = bool(getattr(config, "dp_secure_rng", False))
-        if self.secure_rng and importlib.util.find_spec("torchcsprng") is None:
-            raise GexgenError(
-                "--dp-secure-rng needs torchcsprng (Opacus' cryptographically secure noise), "
-                "which is not installed: pip install torchcsprng (built for some torch "
-                "versions only: https://github.com/pytorch/csprng), or train without it"
-            )
+        if self.secure_rng:
+            require_torchcsprng()
         with warnings.catch_warnings():  # "Secure RNG turned off": gexgen says it in one line
             warnings.filterwarnings("ignore", message="Secure RNG turned off")
             self.engine = PrivacyEngine(accountant="rdp", secure_mode=self.secure_rng)

@@ -11,11 +11,15 @@ runs are alike and nothing in the file lets anyone replay it.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import numpy as np
 
+from gexgen.errors import GexgenError
+
 __all__ = ["UrandomNormals", "NOISE_RNG_SECURE", "NOISE_RNG_SEEDED", "SEEDED_NOTE"]
+__all__ += ["require_torchcsprng"]
 
 NOISE_RNG_SECURE = "os.urandom (cryptographically secure; not reproducible)"
 NOISE_RNG_SEEDED = (
@@ -27,6 +31,16 @@ SEEDED_NOTE = (
 )
 
 _TWO_PI = 2.0 * np.pi
+
+
+def require_torchcsprng() -> None:
+    """Refuse ``--dp-secure-rng`` for DP-SGD in one line when torchcsprng is missing."""
+    if importlib.util.find_spec("torchcsprng") is None:
+        raise GexgenError(
+            "--dp-secure-rng needs torchcsprng (Opacus' cryptographically secure noise), "
+            "which is not installed: pip install torchcsprng (built for some torch "
+            "versions only: https://github.com/pytorch/csprng), or train without it"
+        )
 
 
 class UrandomNormals:

@@ -101,6 +101,10 @@ def train_cvae(
             "--resume does not work with --dp-epsilon (the privacy accountant is not saved); "
             "start the DP run again with --overwrite"
         )
+    if config.dp_secure_rng:  # before any work: the secure mode's package is there
+        from gexgen.train.dp_noise import require_torchcsprng
+
+        require_torchcsprng()
     device = resolve_device(config.device)
     if resume and not out_dir.is_dir():  # before the lock, which creates the folder
         raise GexgenError(f"cannot resume: run directory {str(out_dir)!r} does not exist")
