@@ -48,3 +48,23 @@ def test_library_gate_reads_the_worst_attack(toy):
     (c,) = result.checks
     assert c.name == "attack_auc" and 0.0 <= c.value <= 1.0 and c.reference is not None
     assert result.metrics["attack_auc_reference"] == c.reference
+
+
+def test_file_attack_gates_run_the_latent_search_and_show_the_gaussian(toy):
+    args = ["check", str(toy["good"]), "--real", str(toy["cohort"]), "--min-gamma", "0.5"]
+    ok = runner.invoke(
+        app, [*args, "--max-file-attack-auc", "1", "--max-file-attack-tpr-at-1pct-fpr", "1"]
+    )
+    assert ok.exit_code == 0, ok.output
+    lines = ok.stdout.splitlines()
+    assert lines[1].startswith("PASS file_attack_auc = ") and "reference" in lines[1]
+    assert lines[2].startswith("PASS file_attack_tpr_at_1pct_fpr = ")
+    strict = runner.invoke(app, [*args, "--max-file-attack-auc", "0.01"])
+    assert strict.exit_code == 1 and "FAIL file_attack_auc" in strict.stdout
+    # the library: the figure is the file attack's headline, read against the Gaussian's
+    result = check_generator(
+        toy["good"], toy["cohort"], min_gamma=None, n_synthetic=600, max_file_attack_auc=1.0
+    )
+    (c,) = result.checks
+    assert c.name == "file_attack_auc" and 0.0 <= c.value <= 1.0 and c.reference is not None
+    assert GATES["max_file_attack_auc"].path == ("privacy", "attacks", "generator_file", "auc")

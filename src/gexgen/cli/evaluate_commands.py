@@ -267,6 +267,17 @@ def check(
         float | None,
         _gate("Fail when the worst attack's true-positive rate at 1% false positives is above."),
     ] = None,
+    max_file_attack_auc: Annotated[
+        float | None,
+        _gate(
+            "Fail when the attack on the generator file itself (latent search through the "
+            ".onnx; what sharing the file adds) has an AUC above this."
+        ),
+    ] = None,
+    max_file_attack_tpr_at_1pct_fpr: Annotated[
+        float | None,
+        _gate("Fail when the file attack's true-positive rate at 1% false positives is above."),
+    ] = None,
     max_closer_to_train: Annotated[
         float | None,
         _gate("Fail when the share of synthetic profiles nearest a training profile is above."),
@@ -338,6 +349,8 @@ def check(
         "max_mia_auc": max_mia_auc,
         "max_attack_auc": max_attack_auc,
         "max_attack_tpr_at_1pct_fpr": max_attack_tpr_at_1pct_fpr,
+        "max_file_attack_auc": max_file_attack_auc,
+        "max_file_attack_tpr_at_1pct_fpr": max_file_attack_tpr_at_1pct_fpr,
         "max_closer_to_train": max_closer_to_train,
         "min_dcr_ratio": min_dcr_ratio,
         "max_dcr_below_p5": max_dcr_below_p5,

@@ -53,6 +53,8 @@ class Gate:
     derive: Callable[[dict[str, Any]], Any] | None = None
 
 
+_FILE_ATTACK = ("privacy", "attacks", "generator_file")  # where the file attack sits
+
 GATES: dict[str, Gate] = {
     "min_gamma": Gate(
         "gamma", "gamma", ("gamma", "gamma"), ">=", -1.0, 1.0, "gene-gene correlation agreement"
@@ -85,6 +87,21 @@ GATES: dict[str, Gate] = {
         ("privacy", "attacks", "worst_tpr_at_1pct_fpr"),
         "<=",
         help="worst attack's true-positive rate at 1% false positives",
+    ),
+    # the attack on the .onnx file itself (latent search; what sharing the file adds)
+    "max_file_attack_auc": Gate(
+        "file_attack_auc",
+        "privacy",
+        _FILE_ATTACK + ("auc",),
+        "<=",
+        help="the attack on the generator file",
+    ),
+    "max_file_attack_tpr_at_1pct_fpr": Gate(
+        "file_attack_tpr_at_1pct_fpr",
+        "privacy",
+        _FILE_ATTACK + ("tpr_at_1pct_fpr",),
+        "<=",
+        help="the file attack's true-positive rate at 1% false positives",
     ),
     "max_closer_to_train": Gate(
         "closer_to_train_share",
@@ -194,6 +211,8 @@ def _reference(metrics: dict[str, Any], gate: Gate) -> float | None:
     """The figure a gated value is read against: gamma's ceiling, a section's reference."""
     if gate.name == "gamma":
         value = _lookup(metrics, ("gamma_ceiling", "gamma"))
+    elif gate.path[:3] == _FILE_ATTACK:  # the Gaussian attacked the same way
+        value = _lookup(metrics, (*_FILE_ATTACK, "reference", "gaussian", gate.path[-1]))
     elif gate.path[:2] == ("privacy", "attacks"):  # the Gaussian's worst attack
         value = _lookup(metrics, ("privacy", "attacks", "reference", "gaussian", gate.path[-1]))
     elif gate.metric == "privacy":
@@ -277,6 +296,7 @@ def check_generator(
         n_synthetic=n_synthetic,
         space=space,
         augmentation="augmentation" in needed,  # opt-in: not one of ALL_METRICS
+        attack_generator=any(GATES[k].path[:3] == _FILE_ATTACK for k in chosen),
     )
     m = compute_metrics(real, model=model, config=config).metrics
     checks = []
