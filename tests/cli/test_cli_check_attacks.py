@@ -1,4 +1,4 @@
-"""`gexgen check --max-attack-auc / --max-attack-tpr-at-1pct-fpr`: gated beside the Gaussian."""
+"""`gexgen check --max-(file-)attack-auc / ...-tpr-at-1pct-fpr`: gated beside the Gaussian."""
 
 from __future__ import annotations
 
@@ -27,17 +27,19 @@ def toy(tmp_path_factory):
     }
 
 
-def test_attack_gates_pass_fail_and_show_the_gaussian(toy):
+@pytest.mark.parametrize("gate", ["attack", "file_attack"])  # data-only, the .onnx file
+def test_attack_gates_pass_fail_and_show_the_gaussian(toy, gate):
+    flag = "--max-" + gate.replace("_", "-")
     args = ["check", str(toy["good"]), "--real", str(toy["cohort"]), "--min-gamma", "0.5"]
-    ok = runner.invoke(app, [*args, "--max-attack-auc", "1", "--max-attack-tpr-at-1pct-fpr", "1"])
+    ok = runner.invoke(app, [*args, f"{flag}-auc", "1", f"{flag}-tpr-at-1pct-fpr", "1"])
     assert ok.exit_code == 0, ok.output
     lines = ok.stdout.splitlines()
-    assert lines[1].startswith("PASS attack_auc = ") and "reference" in lines[1]
-    assert lines[2].startswith("PASS attack_tpr_at_1pct_fpr = ")
-    strict = runner.invoke(app, [*args, "--max-attack-auc", "0.01"])
-    assert strict.exit_code == 1 and "FAIL attack_auc" in strict.stdout
-    bad = runner.invoke(app, [*args, "--max-attack-auc", "1.5"])
-    assert bad.exit_code == 2 and "max_attack_auc must be in" in bad.stderr
+    assert lines[1].startswith(f"PASS {gate}_auc = ") and "reference" in lines[1]
+    assert lines[2].startswith(f"PASS {gate}_tpr_at_1pct_fpr = ")
+    strict = runner.invoke(app, [*args, f"{flag}-auc", "0.01"])
+    assert strict.exit_code == 1 and f"FAIL {gate}_auc" in strict.stdout
+    bad = runner.invoke(app, [*args, f"{flag}-auc", "1.5"])
+    assert bad.exit_code == 2 and f"max_{gate}_auc must be in" in bad.stderr
 
 
 def test_library_gate_reads_the_worst_attack(toy):
@@ -50,21 +52,10 @@ def test_library_gate_reads_the_worst_attack(toy):
     assert result.metrics["attack_auc_reference"] == c.reference
 
 
-def test_file_attack_gates_run_the_latent_search_and_show_the_gaussian(toy):
-    args = ["check", str(toy["good"]), "--real", str(toy["cohort"]), "--min-gamma", "0.5"]
-    ok = runner.invoke(
-        app, [*args, "--max-file-attack-auc", "1", "--max-file-attack-tpr-at-1pct-fpr", "1"]
-    )
-    assert ok.exit_code == 0, ok.output
-    lines = ok.stdout.splitlines()
-    assert lines[1].startswith("PASS file_attack_auc = ") and "reference" in lines[1]
-    assert lines[2].startswith("PASS file_attack_tpr_at_1pct_fpr = ")
-    strict = runner.invoke(app, [*args, "--max-file-attack-auc", "0.01"])
-    assert strict.exit_code == 1 and "FAIL file_attack_auc" in strict.stdout
-    # the library: the figure is the file attack's headline, read against the Gaussian's
+def test_library_file_gate_reads_the_file_attack_beside_the_gaussian(toy):
+    assert GATES["max_file_attack_auc"].path == ("privacy", "attacks", "generator_file", "auc")
     result = check_generator(
         toy["good"], toy["cohort"], min_gamma=None, n_synthetic=600, max_file_attack_auc=1.0
     )
     (c,) = result.checks
     assert c.name == "file_attack_auc" and 0.0 <= c.value <= 1.0 and c.reference is not None
-    assert GATES["max_file_attack_auc"].path == ("privacy", "attacks", "generator_file", "auc")

@@ -23,6 +23,18 @@ from gexgen.train.dp_noise import NOISE_RNG_SECURE, SEEDED_NOTE, UrandomNormals
 runner = CliRunner()
 
 
+def _torchcsprng_found(monkeypatch, found: bool) -> None:
+    """Make ``importlib.util.find_spec("torchcsprng")`` say it is (not) installed."""
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: (
+            (object() if found else None) if name == "torchcsprng" else real_find_spec(name, *a)
+        ),
+    )
+
+
 def test_urandom_normals_are_standard_normal_and_never_repeat():
     draws = UrandomNormals().normal(0.0, 1.0, 200_000)
     assert draws.shape == (200_000,) and np.isfinite(draws).all()
@@ -80,12 +92,7 @@ def test_dp_sgd_without_torchcsprng_refuses_the_secure_mode_in_one_line(
     tiny_cohort, tiny_config, tmp_path, monkeypatch
 ):
     pytest.importorskip("opacus")
-    real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: None if name == "torchcsprng" else real_find_spec(name, *a),
-    )
+    _torchcsprng_found(monkeypatch, False)
     config = tiny_config.replace(dp_epsilon=10.0, epochs=1, refit=False, dp_secure_rng=True)
     with pytest.raises(GexgenError, match="--dp-secure-rng needs torchcsprng"):
         train_cvae(tiny_cohort, tmp_path / "run", config, progress=False)
@@ -108,12 +115,7 @@ def test_dp_sgd_secure_mode_takes_opacus_secure_rng_and_says_so(
     fake = types.ModuleType("torchcsprng")
     fake.create_random_device_generator = device_generator
     monkeypatch.setitem(sys.modules, "torchcsprng", fake)
-    real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: object() if name == "torchcsprng" else real_find_spec(name, *a),
-    )
+    _torchcsprng_found(monkeypatch, True)
     config = tiny_config.replace(dp_epsilon=10.0, epochs=1, refit=False, dp_secure_rng=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -156,12 +158,7 @@ def test_gexgen_train_dp_secure_rng_without_torchcsprng_is_one_line(
     tiny_cohort, tmp_path, monkeypatch
 ):
     pytest.importorskip("opacus")
-    real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: None if name == "torchcsprng" else real_find_spec(name, *a),
-    )
+    _torchcsprng_found(monkeypatch, False)
     run = tmp_path / "run"
     args = ["train", str(tiny_cohort), "--out", str(run), "--dp-epsilon", "10", "--epochs", "1"]
     done = runner.invoke(app, [*args, "--no-refit", "--dp-secure-rng", "--no-progress"])

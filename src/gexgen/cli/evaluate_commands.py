@@ -85,9 +85,9 @@ def evaluate(
         bool,
         typer.Option(
             "--quick",
-            help="Fewer repeats: 3 detection folds, 2 PRDC and privacy draws, no UMAP figures "
-            "(the same figures, references and verdict, with a wider spread; about half the "
-            "time). For a first look; gate and publish with the full evaluation.",
+            help="Fewer repeats: 2 PRDC and privacy draws, no UMAP figures, no real-vs-real "
+            "reference for the gradient-boosted probe (read against 0.5 instead); about half "
+            "the time. For a first look; gate and publish with the full evaluation.",
         ),
     ] = False,
     umap: Annotated[

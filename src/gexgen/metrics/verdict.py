@@ -97,21 +97,19 @@ def _fidelity(m: dict[str, Any]) -> AreaVerdict:
     auc, ref = _num(_get(probe, "auc")), _num(_get(probe, "reference", "auc"))
     against = _num(_get(probe, "reference", "verdict_against"))  # a skipped reference's stand-in
     if auc is not None:
-        if ref is None and against is not None:
-            parts.append(
-                (
-                    _grade(auc - max(0.5, against), "detection"),
-                    f"detection AUC ({which}) {auc:.3f} vs {against:.1f} "
-                    "(real-vs-real not computed)",
-                )
-            )
-        elif ref is None:
+        if ref is None and against is None:
             parts.append(("n/a", f"detection AUC {auc:.3f} has no real-vs-real reference"))
         else:
+            shown = (
+                f"real-vs-real {ref:.3f}"
+                if ref is not None
+                else f"{against:.1f} (real-vs-real not computed)"
+            )
+            base = ref if ref is not None else against
             parts.append(
                 (
-                    _grade(auc - max(0.5, ref), "detection"),
-                    f"detection AUC ({which}) {auc:.3f} vs real-vs-real {ref:.3f}",
+                    _grade(auc - max(0.5, base), "detection"),
+                    f"detection AUC ({which}) {auc:.3f} vs {shown}",
                 )
             )
     ks, ks_ref = _num(_get(m, "marginals", "ks_median")), None

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from gexgen.errors import GexgenError
-from gexgen.train.dp_noise import NOISE_RNG_SECURE, NOISE_RNG_SEEDED, require_torchcsprng
+from gexgen.train.dp_noise import NOISE_RNG_SECURE, NOISE_RNG_SEEDED
 
 __all__ = ["DPTraining", "default_delta"]
 
@@ -70,9 +70,7 @@ class DPTraining:
             batch_size=config.batch_size,
             generator=torch.Generator().manual_seed(config.seed + 6),
         )
-        self.secure_rng = bool(getattr(config, "dp_secure_rng", False))
-        if self.secure_rng:
-            require_torchcsprng()
+        self.secure_rng = bool(config.dp_secure_rng)  # torchcsprng: checked by train_cvae
         with warnings.catch_warnings():  # "Secure RNG turned off": gexgen says it in one line
             warnings.filterwarnings("ignore", message="Secure RNG turned off")
             self.engine = PrivacyEngine(accountant="rdp", secure_mode=self.secure_rng)
